@@ -1,0 +1,422 @@
+//go:build linux
+
+package main
+
+// Helpers for the end-to-end tests that run the citytwin binary as a child
+// process against a real Mosquitto and InfluxDB (internal/testenv).
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/citytwin/citytwin/internal/testenv"
+	"github.com/citytwin/citytwin/sim"
+)
+
+// The citytwin binary is built once per test run, on first use, into a
+// temporary directory that is removed when the process exits normally (the
+// test binary's os.Exit skips defers, so removal is left to the OS's
+// temporary-file cleanup when it does not).
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildBin  string
+	buildErr  error
+	buildOut  []byte
+)
+
+// citytwinBinary returns the path of a freshly built citytwin binary.
+func citytwinBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "citytwin-e2e-")
+		if buildErr != nil {
+			return
+		}
+		buildBin = filepath.Join(buildDir, "citytwin")
+		// The working directory of a test is its package directory.
+		cmd := exec.Command("go", "build", "-o", buildBin, ".")
+		buildOut, buildErr = cmd.CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("go build citytwin: %v\n%s", buildErr, buildOut)
+	}
+	return buildBin
+}
+
+// removeBuild deletes the built binary; TestMain-free packages cannot run code
+// after all tests, so every e2e test registers it and the last one wins
+// (later tests rebuild if needed is not necessary: removal happens only once
+// no test still needs it, see e2eTests).
+var (
+	e2eMu      sync.Mutex
+	e2eRunning int
+)
+
+// citytwinProc is one citytwin serve child process, restartable with the
+// same configuration (data dir, MQTT client id, HTTP address).
+type citytwinProc struct {
+	t        *testing.T
+	bin      string
+	env      []string
+	HTTPAddr string
+	DataDir  string
+	logPath  string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// startCitytwin starts `citytwin serve` against mq and db with its own data
+// dir and HTTP port, and waits until /readyz answers 200.
+func startCitytwin(t *testing.T, mq *testenv.Mosquitto, db *testenv.InfluxDB, clientID string) *citytwinProc {
+	t.Helper()
+	dir := t.TempDir()
+	p := &citytwinProc{
+		t:        t,
+		bin:      citytwinBinary(t),
+		HTTPAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t))),
+		DataDir:  filepath.Join(dir, "data"),
+		logPath:  filepath.Join(dir, "citytwin.log"),
+	}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CITYTWIN_") {
+			p.env = append(p.env, kv)
+		}
+	}
+	p.env = append(p.env,
+		"CITYTWIN_MQTT_URL="+mq.URL,
+		"CITYTWIN_MQTT_CLIENT_ID="+clientID,
+		"CITYTWIN_INFLUX_URL="+db.URL,
+		"CITYTWIN_INFLUX_TOKEN="+db.Token,
+		"CITYTWIN_INFLUX_ORG="+db.Org,
+		"CITYTWIN_INFLUX_BUCKET="+db.Bucket,
+		"CITYTWIN_DATA_DIR="+p.DataDir,
+		"CITYTWIN_HTTP_ADDR="+p.HTTPAddr,
+	)
+	t.Cleanup(func() {
+		if graceful := p.Stop(40 * time.Second); !graceful {
+			t.Errorf("citytwin did not stop within 40 s of SIGTERM and was killed")
+		}
+		if t.Failed() {
+			t.Logf("tail of %s:\n%s", p.logPath, p.LogTail(80))
+		}
+	})
+	p.Start()
+	return p
+}
+
+// Start starts the process and waits for readiness; it fails the test when
+// citytwin exits or is not ready within 30 s.
+func (p *citytwinProc) Start() {
+	p.t.Helper()
+	if p.cmd != nil {
+		p.t.Fatalf("citytwin is already running")
+	}
+	logFile, err := os.OpenFile(p.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer logFile.Close()
+	fmt.Fprintf(logFile, "=== test: starting citytwin serve at %s\n", time.Now().Format(time.RFC3339Nano))
+	cmd := exec.Command(p.bin, "serve")
+	cmd.Env = p.env
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	// Own process group, so that the whole group can be signalled; killed by
+	// the kernel if the test binary dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		p.t.Fatalf("start citytwin: %v", err)
+	}
+	p.cmd = cmd
+	p.done = make(chan struct{})
+	done := p.done
+	go func() {
+		p.err = cmd.Wait()
+		close(done)
+	}()
+	p.WaitReady(30 * time.Second)
+}
+
+// WaitReady waits until /readyz answers 200.
+func (p *citytwinProc) WaitReady(timeout time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: 2 * time.Second}
+	var last string
+	for {
+		resp, err := client.Get("http://" + p.HTTPAddr + "/readyz")
+		if err == nil {
+			body := make([]byte, 512)
+			n, _ := resp.Body.Read(body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			last = fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(body[:n]))
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-p.done:
+			p.t.Fatalf("citytwin exited before it was ready: %v; tail of log:\n%s", p.err, p.LogTail(40))
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("citytwin not ready after %v: %s; tail of log:\n%s", timeout, last, p.LogTail(40))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Kill sends SIGKILL to the process group and waits for the exit.
+func (p *citytwinProc) Kill() {
+	p.t.Helper()
+	if p.cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+	p.appendLog("=== test: citytwin killed with SIGKILL at %s (%v)\n", time.Now().Format(time.RFC3339Nano), p.err)
+	p.cmd = nil
+}
+
+// Stop sends SIGTERM to the process group, waits up to grace, then kills it.
+// It reports whether the exit was graceful.
+func (p *citytwinProc) Stop(grace time.Duration) bool {
+	if p.cmd == nil {
+		return true
+	}
+	pid := p.cmd.Process.Pid
+	defer func() { p.cmd = nil }()
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		return true
+	case <-time.After(grace):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-p.done
+		return false
+	}
+}
+
+// Exited reports whether the process is not running.
+func (p *citytwinProc) Exited() bool {
+	if p.cmd == nil {
+		return true
+	}
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *citytwinProc) appendLog(format string, args ...any) {
+	f, err := os.OpenFile(p.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(f, format, args...)
+	f.Close()
+}
+
+// LogTail returns the last n lines of citytwin's output.
+func (p *citytwinProc) LogTail(n int) string {
+	data, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return fmt.Sprintf("(read %s: %v)", p.logPath, err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Metrics scrapes /metrics and returns the unlabelled samples by name.
+func (p *citytwinProc) Metrics() (map[string]float64, error) {
+	return scrapeMetrics(p.HTTPAddr)
+}
+
+var metricsClient = &http.Client{Timeout: 2 * time.Second}
+
+func scrapeMetrics(addr string) (map[string]float64, error) {
+	resp, err := metricsClient.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/metrics: %s", resp.Status)
+	}
+	out := make(map[string]float64)
+	s := bufio.NewScanner(resp.Body)
+	s.Buffer(make([]byte, 64<<10), 1<<20)
+	for s.Scan() {
+		line := s.Text()
+		if line == "" || line[0] == '#' || strings.Contains(line, "{") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.Fields(value)[0], 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out, s.Err()
+}
+
+// Ingest metric names.
+const (
+	mReceived = "citytwin_ingest_messages_received_total"
+	mAcked    = "citytwin_ingest_messages_acked_total"
+	mStored   = "citytwin_ingest_points_stored_total"
+	mSpooled  = "citytwin_ingest_points_spooled_total"
+	mReplayed = "citytwin_ingest_points_replayed_total"
+	mSpool    = "citytwin_ingest_spool_points"
+	mWriteErr = "citytwin_ingest_write_failures_total"
+)
+
+// metricsWatch polls /metrics in the background and keeps the peak of the
+// spool gauge and the last scrape. It never touches *testing.T.
+type metricsWatch struct {
+	mu        sync.Mutex
+	peakSpool float64
+	last      map[string]float64
+	stop      context.CancelFunc
+	done      chan struct{}
+}
+
+func watchMetrics(t *testing.T, addr string) *metricsWatch {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &metricsWatch{stop: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if m, err := scrapeMetrics(addr); err == nil {
+				w.mu.Lock()
+				w.last = m
+				w.peakSpool = max(w.peakSpool, m[mSpool])
+				w.mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	t.Cleanup(w.Close)
+	return w
+}
+
+func (w *metricsWatch) Close() {
+	w.stop()
+	<-w.done
+}
+
+func (w *metricsWatch) PeakSpool() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.peakSpool
+}
+
+// measurementField names, per entity type the fleet emits, a field every
+// point of that type carries (sim/model.go).
+var measurementField = [][2]string{
+	{sim.TypeNoise, "LAeq"},
+	{sim.TypeAir, "no2"},
+	{sim.TypeTraffic, "intensity"},
+	{sim.TypeSoil, "soilMoistureVwc"},
+	{sim.TypeWeather, "temperature"},
+}
+
+// storedPoints counts the distinct points of tenant in InfluxDB (a point
+// written twice, same series and timestamp, is stored once).
+func storedPoints(t *testing.T, db *testenv.InfluxDB, tenant string) int64 {
+	t.Helper()
+	var n int64
+	for _, mf := range measurementField {
+		n += db.Count(t, fmt.Sprintf(`SELECT count(%q) FROM %q WHERE tenant = '%s'`, mf[1], mf[0], tenant))
+	}
+	return n
+}
+
+// waitStored polls InfluxDB until the tenant holds want points, or, when it
+// holds more (allowed only with maxExtra > 0), until the count is stable for
+// 3 s. It gives up after timeout and returns the last count.
+func waitStored(t *testing.T, db *testenv.InfluxDB, tenant string, want, maxExtra int64, timeout time.Duration) int64 {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last int64 = -1
+	stableSince := time.Now()
+	for {
+		n := storedPoints(t, db, tenant)
+		if n != last {
+			last, stableSince = n, time.Now()
+		}
+		if n == want {
+			return n
+		}
+		if n > want && (maxExtra == 0 || time.Since(stableSince) >= 3*time.Second) {
+			return n
+		}
+		if time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// simLog logs the simulator's warnings (publish failures) to stderr.
+func simLog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// e2eFleet is a fleet of 200 v2-keyvalues sensors of one tenant.
+func e2eFleet(tenant string) *sim.Fleet {
+	return sim.NewFleet(sim.FleetConfig{Count: 200, Tenant: tenant, Seed: 42, Shapes: []sim.Shape{sim.ShapeV2KeyValues}})
+}
+
+// publishResult is what a background sim.Run produced.
+type publishResult struct {
+	stats sim.Stats
+	err   error
+	runs  int
+}
+
+// publishAsync runs sim.Run in a goroutine; the result arrives on the
+// returned channel.
+func publishAsync(url string, fleet *sim.Fleet, rate float64, d time.Duration) <-chan publishResult {
+	ch := make(chan publishResult, 1)
+	go func() {
+		st, err := sim.Run(context.Background(), url, fleet, sim.RunConfig{
+			Rate: rate, Duration: d, Publishers: 4, DrainTimeout: 15 * time.Second,
+		}, simLog())
+		ch <- publishResult{stats: st, err: err, runs: 1}
+	}()
+	return ch
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/citytwin/citytwin/ingest"
+	"github.com/citytwin/citytwin/internal/broker"
+	"github.com/citytwin/citytwin/internal/config"
+	"github.com/citytwin/citytwin/web"
+)
+
+type serveConfig struct {
+	httpAddr     string
+	mqttURL      string
+	mqttListen   string
+	mqttUser     string
+	mqttPassword string
+	mqttClientID string
+	mqttTopics   []string
+	influx       ingest.InfluxConfig
+	influxGzip   bool
+	dataDir      string
+	pipeline     ingest.Config
+	drainTimeout time.Duration
+	logLevel     string
+	logFormat    string
+}
+
+func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
+	c := &serveConfig{}
+	s := config.NewSet("serve", getenv)
+	s.String(&c.httpAddr, "http-addr", "127.0.0.1:8080", "HTTP listen address (APIs, /metrics, /healthz, /readyz)")
+	s.String(&c.mqttURL, "mqtt-url", "", "external MQTT broker, e.g. tcp://127.0.0.1:1883; empty runs the embedded broker")
+	s.String(&c.mqttListen, "mqtt-listen", "127.0.0.1:1883", "listen address of the embedded broker (when -mqtt-url is empty)")
+	s.String(&c.mqttUser, "mqtt-username", "", "MQTT username")
+	s.Secret(&c.mqttPassword, "mqtt-password", "MQTT password")
+	s.String(&c.mqttClientID, "mqtt-client-id", "citytwin", "MQTT client id of citytwin's persistent session")
+	s.Strings(&c.mqttTopics, "mqtt-topics", []string{"ngsi/#"}, "comma-separated subscription filters")
+	s.String(&c.influx.URL, "influx-url", "http://127.0.0.1:8086", "InfluxDB URL (2.x, or 1.8+ with its v2-compatible API)")
+	s.Secret(&c.influx.Token, "influx-token", "InfluxDB token (1.8: user:password, or any text with auth off)")
+	s.String(&c.influx.Org, "influx-org", "citytwin", "InfluxDB organisation (ignored by 1.8)")
+	s.String(&c.influx.Bucket, "influx-bucket", "citytwin", "InfluxDB bucket (1.8: database/retention-policy, database created if missing)")
+	s.Bool(&c.influxGzip, "influx-gzip", true, "gzip write requests")
+	s.String(&c.dataDir, "data-dir", "citytwin-data", "directory for the spool and the embedded broker's store")
+	s.Int(&c.pipeline.BatchSize, "batch-size", 5000, "points per InfluxDB write")
+	s.Duration(&c.pipeline.FlushInterval, "flush-interval", 100*time.Millisecond, "longest wait before a partial batch is written")
+	s.Int(&c.pipeline.Writers, "writers", 2, "concurrent InfluxDB writes")
+	s.Int(&c.pipeline.MaxInflight, "max-inflight", 20000, "unacknowledged messages held; at least the broker's per-client inflight window")
+	s.Int(&c.pipeline.MaxPayload, "max-payload", 1<<20, "largest accepted payload in bytes")
+	s.String(&c.pipeline.ErrorTopicPrefix, "error-topic-prefix", "citytwin/errors", "rejections of a message on topic T are published on PREFIX/T")
+	s.Duration(&c.drainTimeout, "drain-timeout", 30*time.Second, "longest wait at shutdown for held messages to be stored")
+	s.String(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	s.String(&c.logFormat, "log-format", "text", "text or json")
+	return s, c
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	set, c := serveFlags(getenv)
+	set.SetOutput(stderr)
+	if err := set.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, c.logLevel, c.logFormat)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, c, log, stdout)
+}
+
+// serve runs citytwin until ctx ends, then shuts down in order: readiness
+// goes to 503, MQTT intake stops, held messages are stored and acknowledged,
+// the session closes, then the HTTP server and the embedded broker stop.
+func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writer) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// Components that live until the very end.
+	bgCtx, stopBg := context.WithCancel(context.Background())
+	defer stopBg()
+	var bg sync.WaitGroup
+	bgErr := make(chan error, 4)
+
+	mqttURL := c.mqttURL
+	if mqttURL == "" {
+		b, err := broker.New(broker.Config{Listen: c.mqttListen, DataDir: filepath.Join(c.dataDir, "broker")}, reg, log)
+		if err != nil {
+			return err
+		}
+		mqttURL = b.URL()
+		bg.Go(func() {
+			if err := b.Run(bgCtx); err != nil {
+				bgErr <- err
+			}
+		})
+	}
+
+	c.influx.NoGzip = !c.influxGzip
+	influx, err := ingest.NewInflux(c.influx)
+	if err != nil {
+		return err
+	}
+	defer influx.Close()
+
+	var pipe *ingest.Pipeline
+	sub, err := ingest.NewSubscriber(ingest.SubscriberConfig{
+		URL: mqttURL, Username: c.mqttUser, Password: c.mqttPassword, ClientID: c.mqttClientID, Topics: c.mqttTopics,
+	}, func(m ingest.Message) { pipe.Handle(m) }, log)
+	if err != nil {
+		return err
+	}
+	c.pipeline.SpoolDir = filepath.Join(c.dataDir, "spool")
+	pipe, err = ingest.New(c.pipeline, ingest.NGSIDecoder{}, influx, sub, reg, log)
+	if err != nil {
+		return err
+	}
+
+	srv := web.New(web.Config{Addr: c.httpAddr}, reg, map[string]web.Check{
+		"mqtt": func(context.Context) error {
+			if !sub.Connected() {
+				return fmt.Errorf("not connected to %s", mqttURL)
+			}
+			return nil
+		},
+		"influxdb": influx.Ping,
+	}, log)
+	bg.Go(func() {
+		if err := srv.Run(bgCtx); err != nil {
+			bgErr <- err
+		}
+	})
+	bg.Go(func() { _ = sub.Run(bgCtx) })
+	bg.Go(func() { setupInflux(bgCtx, influx, log) })
+
+	pipeDone := make(chan error, 1)
+	drainCtx, abandon := context.WithCancel(context.Background())
+	defer abandon()
+	go func() { pipeDone <- pipe.Run(drainCtx) }()
+	sub.Connect()
+
+	if b, p := pipe.SpoolDepth(); b > 0 {
+		log.Info("replaying spool left by a previous run", "batches", b, "points", p)
+	}
+	fmt.Fprintf(stdout, "citytwin %s serving\n  MQTT       %s (topics %v)\n  InfluxDB   %s bucket %s\n  metrics    http://%s/metrics\n  readiness  http://%s/readyz\n",
+		version, mqttURL, c.mqttTopics, c.influx.URL, c.influx.Bucket, c.httpAddr, c.httpAddr)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-bgErr:
+		log.Error("component failed; shutting down", "error", runErr)
+	}
+
+	log.Info("shutting down")
+	srv.SetDraining()
+	pipe.Stop()
+	timer := time.AfterFunc(c.drainTimeout, func() {
+		log.Warn("drain timeout: leaving held messages unacknowledged for redelivery")
+		abandon()
+	})
+	<-pipeDone
+	timer.Stop()
+	sub.Close()
+	stopBg()
+	bg.Wait()
+	if runErr != nil {
+		return runErr
+	}
+	select {
+	case err := <-bgErr:
+		if !errors.Is(err, context.Canceled) {
+			return err
+		}
+	default:
+	}
+	return nil
+}
+
+// setupInflux prepares the database or bucket, retrying while InfluxDB is
+// unreachable (meanwhile batches go to the spool).
+func setupInflux(ctx context.Context, influx *ingest.Influx, log *slog.Logger) {
+	backoff := time.Second
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := influx.Setup(sctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		log.Warn("influxdb setup failed; retrying", "error", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}

@@ -1,0 +1,76 @@
+package ingest
+
+import (
+	"strconv"
+
+	"github.com/citytwin/citytwin/twin"
+)
+
+// appendLine appends the InfluxDB line protocol for one observation to buf:
+//
+//	{EntityType},domain={domain},entity_id={id},tenant={tenant} {attr}={value},… {unix ns}
+//
+// Tags are in key order, as InfluxDB prefers. Numbers are always written as
+// floats so that a field never flips between integer and float. The caller has
+// validated the observation (no control characters, at least one attribute).
+func appendLine(buf []byte, o *twin.Observation) []byte {
+	buf = appendEscaped(buf, o.EntityType, measurementEscapes)
+	buf = append(buf, ",domain="...)
+	buf = appendEscaped(buf, string(o.Domain), tagEscapes)
+	buf = append(buf, ",entity_id="...)
+	buf = appendEscaped(buf, o.EntityID, tagEscapes)
+	buf = append(buf, ",tenant="...)
+	buf = appendEscaped(buf, o.Tenant, tagEscapes)
+	buf = append(buf, ' ')
+	for i, a := range o.Attrs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendEscaped(buf, a.Name, tagEscapes)
+		buf = append(buf, '=')
+		switch a.Kind {
+		case twin.KindNumber:
+			buf = strconv.AppendFloat(buf, a.Num, 'g', -1, 64)
+		case twin.KindBool:
+			buf = strconv.AppendBool(buf, a.Bool)
+		default:
+			buf = append(buf, '"')
+			buf = appendEscaped(buf, a.Str, stringEscapes)
+			buf = append(buf, '"')
+		}
+	}
+	buf = append(buf, ' ')
+	buf = strconv.AppendInt(buf, o.Time.UnixNano(), 10)
+	return append(buf, '\n')
+}
+
+type escapeSet uint8
+
+const (
+	measurementEscapes escapeSet = iota // comma, space
+	tagEscapes                          // comma, equals, space (tag keys/values, field keys)
+	stringEscapes                       // double quote, backslash (string field values)
+)
+
+func needsEscape(c byte, set escapeSet) bool {
+	switch set {
+	case measurementEscapes:
+		return c == ',' || c == ' '
+	case tagEscapes:
+		return c == ',' || c == '=' || c == ' '
+	default:
+		return c == '"' || c == '\\'
+	}
+}
+
+func appendEscaped(buf []byte, s string, set escapeSet) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if needsEscape(s[i], set) {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', s[i])
+			start = i + 1
+		}
+	}
+	return append(buf, s[start:]...)
+}

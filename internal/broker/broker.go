@@ -1,0 +1,120 @@
+// Package broker runs citytwin's embedded MQTT broker (mochi-mqtt), used when
+// no external broker is configured. It persists sessions, subscriptions,
+// retained and in-flight messages in a Pebble store under the data directory,
+// so citytwin's own persistent session survives a restart or a SIGKILL.
+//
+// The broker accepts every client for now; binding it to loopback (the
+// default) keeps it private. Messages the broker must drop (a client's
+// in-flight window or write queue full) are counted, never silent.
+//
+// Run blocks until its context ends, then closes every listener and client.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/hooks/storage/pebble"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures the embedded broker.
+type Config struct {
+	// Listen is the TCP address; default 127.0.0.1:1883.
+	Listen string
+	// DataDir holds the broker's Pebble store. Required.
+	DataDir string
+}
+
+// Broker is a running embedded broker.
+type Broker struct {
+	cfg     Config
+	server  *mqtt.Server
+	log     *slog.Logger
+	dropped prometheus.Counter
+}
+
+// New builds the broker and opens its store; Run starts listening.
+func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Broker, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:1883"
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("broker: DataDir is required")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "broker")
+	caps := mqtt.NewDefaultServerCapabilities()
+	// citytwin acknowledges a message only after its batch is durable, so its
+	// session holds thousands of unacknowledged messages at full rate. The
+	// defaults (8,192 in flight, 8,192 pending writes) would make the broker
+	// drop messages: raise both to the protocol maximum.
+	caps.MaximumInflight = 65535
+	caps.MaximumClientWritesPending = 65536
+	caps.ReceiveMaximum = 65535
+	caps.MaximumMessageExpiryInterval = 0 // keep queued messages until delivered
+	s := mqtt.New(&mqtt.Options{
+		Capabilities: caps,
+		Logger:       log,
+	})
+	b := &Broker{cfg: cfg, server: s, log: log,
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "citytwin", Subsystem: "broker", Name: "dropped_total",
+			Help: "Messages the embedded broker dropped because a client's in-flight window or write queue was full."})}
+	if reg != nil {
+		reg.MustRegister(b.dropped)
+	}
+	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if err := s.AddHook(&dropCounter{b: b}, nil); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if err := s.AddHook(new(pebble.Hook), &pebble.Options{Path: filepath.Join(cfg.DataDir, "pebble"), Mode: pebble.NoSync}); err != nil {
+		return nil, fmt.Errorf("broker: open store in %s: %w", cfg.DataDir, err)
+	}
+	if err := s.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: cfg.Listen})); err != nil {
+		return nil, fmt.Errorf("broker: listen on %s: %w", cfg.Listen, err)
+	}
+	return b, nil
+}
+
+// URL is the address clients connect to.
+func (b *Broker) URL() string { return "tcp://" + b.cfg.Listen }
+
+// Run serves until ctx ends.
+func (b *Broker) Run(ctx context.Context) error {
+	if err := b.server.Serve(); err != nil {
+		return fmt.Errorf("broker: %w", err)
+	}
+	b.log.Info("embedded MQTT broker listening", "addr", b.cfg.Listen, "data_dir", b.cfg.DataDir)
+	<-ctx.Done()
+	return b.server.Close()
+}
+
+// dropCounter counts messages the broker drops.
+type dropCounter struct {
+	mqtt.HookBase
+	b *Broker
+}
+
+func (h *dropCounter) ID() string { return "citytwin-drop-counter" }
+
+func (h *dropCounter) Provides(b byte) bool { return b == mqtt.OnPublishDropped }
+
+func (h *dropCounter) OnPublishDropped(cl *mqtt.Client, pk packets.Packet) {
+	h.b.dropped.Inc()
+	h.b.log.Warn("message dropped", "client", cl.ID, "topic", pk.TopicName)
+}

@@ -1,0 +1,370 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// RunConfig configures Run. The zero value publishes flat out, forever, at
+// QoS 1 over one connection.
+type RunConfig struct {
+	// Rate is the total messages per second over all publishers; 0 means as
+	// fast as the broker acknowledges.
+	Rate float64
+	// Duration stops publishing after this long; 0 means until ctx ends.
+	Duration time.Duration
+	// Count stops after this many messages; 0 means no limit.
+	Count int64
+	// QoS is 1 or 2; 0 means 1. Use AtMostOnce for QoS 0.
+	QoS byte
+	// AtMostOnce publishes with QoS 0, overriding QoS.
+	AtMostOnce bool
+	// Publishers is the number of parallel MQTT connections; 0 means 1. It
+	// is capped at the fleet size. They share one round robin over the
+	// fleet, so a sensor's readings may travel on different connections.
+	Publishers int
+	// MaxInFlight bounds the unacknowledged messages per connection; 0 means
+	// DefaultMaxInFlight.
+	MaxInFlight int
+	// Clock supplies reading timestamps; nil means time.Now. Pacing always
+	// uses the real clock.
+	Clock func() time.Time
+	// Username and Password authenticate every connection; when empty, the
+	// user info of the broker URL (tcp://user:pass@host:port) is used.
+	Username, Password string
+	// ClientID prefixes the MQTT client ids; "" means "citytwin-sim". Each
+	// connection appends the tenant, its number and a random suffix.
+	ClientID string
+	// DrainTimeout bounds the wait for outstanding acknowledgements once
+	// publishing stops; 0 means 5 s. Messages still unacknowledged then count
+	// as failed.
+	DrainTimeout time.Duration
+}
+
+// DefaultMaxInFlight is the default per-connection window of unacknowledged
+// messages.
+const DefaultMaxInFlight = 256
+
+// Stats summarises a Run.
+type Stats struct {
+	// Published counts messages the broker acknowledged (for QoS 0: that
+	// were written to the connection).
+	Published int64
+	// Failed counts messages that got an error or no acknowledgement within
+	// the drain timeout.
+	Failed int64
+	// Elapsed is the time from the first publish to the last acknowledgement.
+	Elapsed time.Duration
+}
+
+// Run publishes readings of f round-robin over its sensors to the broker at
+// brokerURL (tcp://host:port, mqtt://, ssl://, ws://…) until ctx ends,
+// Duration has passed or Count messages have been sent, waits for the
+// outstanding acknowledgements, disconnects and returns. The end of ctx is a
+// normal stop, not an error; errors are invalid configuration and failed
+// connections.
+//
+// Pacing is a token bucket refilled by a ticker every 2 ms or more, so a
+// high rate goes out in small bursts rather than with one timer per message;
+// a bucket holds at most four ticks' worth of tokens, so a stalled broker
+// lowers the rate instead of causing a flood afterwards. Acknowledgements are
+// awaited asynchronously in publish order by one goroutine per connection;
+// at most MaxInFlight messages per connection are unacknowledged.
+//
+// Each reading is timestamped with Clock at publish time; if a sensor's
+// reading would get the same or an earlier millisecond than its previous
+// one, it is bumped to one millisecond after it, so (sensor, time) pairs
+// are distinct. All goroutines Run starts have ended when it returns.
+func Run(ctx context.Context, brokerURL string, f *Fleet, rc RunConfig, log *slog.Logger) (Stats, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "sim")
+	broker, user, pass, err := rc.validate(brokerURL, f)
+	if err != nil {
+		return Stats{}, err
+	}
+	qos := rc.QoS
+	if qos == 0 {
+		qos = 1
+	}
+	if rc.AtMostOnce {
+		qos = 0
+	}
+	npub := max(1, rc.Publishers)
+	npub = min(npub, f.Len())
+	window := rc.MaxInFlight
+	if window == 0 {
+		window = DefaultMaxInFlight
+	}
+	clock := rc.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	drain := rc.DrainTimeout
+	if drain == 0 {
+		drain = 5 * time.Second
+	}
+	prefix := rc.ClientID
+	if prefix == "" {
+		prefix = "citytwin-sim"
+	}
+
+	if ctx.Err() != nil {
+		return Stats{}, nil
+	}
+	clients := make([]paho.Client, 0, npub)
+	disconnectAll := func() {
+		for _, c := range clients {
+			c.Disconnect(250)
+		}
+	}
+	suffix := rand.Uint32()
+	for p := range npub {
+		id := fmt.Sprintf("%s-%s-%d-%08x", prefix, f.Tenant(), p, suffix)
+		opts := paho.NewClientOptions().
+			AddBroker(broker).
+			SetClientID(id).
+			SetCleanSession(true).
+			SetAutoReconnect(true).
+			SetConnectTimeout(10 * time.Second).
+			SetWriteTimeout(5 * time.Second).
+			SetKeepAlive(30 * time.Second).
+			SetMaxResumePubInFlight(window)
+		if user != "" {
+			opts.SetUsername(user)
+			opts.SetPassword(pass)
+		}
+		c := paho.NewClient(opts)
+		tok := c.Connect()
+		tok.Wait() // Bounded by the connect timeout.
+		if err := tok.Error(); err != nil {
+			disconnectAll()
+			return Stats{}, fmt.Errorf("sim: connect publisher %d to %s: %w", p, broker, err)
+		}
+		clients = append(clients, c)
+	}
+	log.Info("publishing", "broker", broker, "sensors", f.Len(), "publishers", npub,
+		"rate", rc.Rate, "count", rc.Count, "duration", rc.Duration, "qos", qos)
+
+	runCtx, cancel := ctx, context.CancelFunc(func() {})
+	if rc.Duration > 0 {
+		runCtx, cancel = context.WithTimeout(ctx, rc.Duration)
+	}
+	defer cancel()
+
+	var (
+		claimed, published, failed atomic.Int64
+		pubs, ackers               sync.WaitGroup
+		abort                      = make(chan struct{})
+	)
+	// last holds each sensor's latest reading time (Unix ms), shared by all
+	// publishers because the round robin spans the whole fleet.
+	last := make([]atomic.Int64, f.Len())
+	for i := range last {
+		last[i].Store(math.MinInt64)
+	}
+	start := time.Now()
+	for p, c := range clients {
+		w := &worker{
+			fleet:     f,
+			client:    c,
+			qos:       qos,
+			clock:     clock,
+			rate:      rc.Rate / float64(npub),
+			limit:     rc.Count,
+			claimed:   &claimed,
+			last:      last,
+			published: &published,
+			failed:    &failed,
+			sem:       make(chan struct{}, window),
+			pending:   make(chan paho.Token, window),
+			log:       log.With("publisher", p),
+		}
+		ackers.Go(func() { w.ack(abort) })
+		pubs.Go(func() {
+			defer close(w.pending)
+			w.publish(runCtx)
+		})
+	}
+	pubs.Wait()
+	stopAbort := time.AfterFunc(drain, func() { close(abort) })
+	ackers.Wait()
+	elapsed := time.Since(start)
+	if !stopAbort.Stop() {
+		<-abort // The timer fired; make sure its func has finished.
+	}
+	disconnectAll()
+
+	st := Stats{Published: published.Load(), Failed: failed.Load(), Elapsed: elapsed}
+	log.Info("published", "published", st.Published, "failed", st.Failed, "elapsed", st.Elapsed,
+		"rate_achieved", float64(st.Published)/max(st.Elapsed.Seconds(), 1e-9))
+	return st, nil
+}
+
+func (rc RunConfig) validate(brokerURL string, f *Fleet) (broker, user, pass string, err error) {
+	switch {
+	case f == nil || f.Len() == 0:
+		return "", "", "", fmt.Errorf("%w: empty fleet", ErrInvalidConfig)
+	case rc.Rate < 0 || math.IsNaN(rc.Rate) || math.IsInf(rc.Rate, 0):
+		return "", "", "", fmt.Errorf("%w: Rate %v must be a finite number ≥ 0", ErrInvalidConfig, rc.Rate)
+	case rc.Duration < 0:
+		return "", "", "", fmt.Errorf("%w: Duration %v is negative", ErrInvalidConfig, rc.Duration)
+	case rc.Count < 0:
+		return "", "", "", fmt.Errorf("%w: Count %d is negative", ErrInvalidConfig, rc.Count)
+	case rc.QoS > 2:
+		return "", "", "", fmt.Errorf("%w: QoS %d must be 0, 1 or 2", ErrInvalidConfig, rc.QoS)
+	case rc.Publishers < 0:
+		return "", "", "", fmt.Errorf("%w: Publishers %d is negative", ErrInvalidConfig, rc.Publishers)
+	case rc.MaxInFlight < 0 || rc.MaxInFlight > 65535:
+		return "", "", "", fmt.Errorf("%w: MaxInFlight %d must be within 0..65535", ErrInvalidConfig, rc.MaxInFlight)
+	case rc.DrainTimeout < 0:
+		return "", "", "", fmt.Errorf("%w: DrainTimeout %v is negative", ErrInvalidConfig, rc.DrainTimeout)
+	}
+	u, err := url.Parse(brokerURL)
+	if err != nil {
+		return "", "", "", fmt.Errorf("%w: broker URL: %w", ErrInvalidConfig, err)
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
+	default:
+		return "", "", "", fmt.Errorf("%w: broker URL %q: scheme must be tcp, mqtt, ssl, tls, mqtts, ws or wss", ErrInvalidConfig, u.Redacted())
+	}
+	if u.Host == "" {
+		return "", "", "", fmt.Errorf("%w: broker URL %q has no host", ErrInvalidConfig, u.Redacted())
+	}
+	user, pass = rc.Username, rc.Password
+	if u.User != nil {
+		if user == "" {
+			user = u.User.Username()
+			pass, _ = u.User.Password()
+		}
+		u.User = nil
+	}
+	return u.String(), user, pass, nil
+}
+
+// worker publishes over one connection, taking turns in the fleet-wide
+// round robin with the other workers.
+type worker struct {
+	fleet  *Fleet
+	client paho.Client
+	qos    byte
+	clock  func() time.Time
+	rate   float64 // messages per second for this worker; 0 = flat out
+	limit  int64   // total message limit shared by all workers; 0 = none
+	last   []atomic.Int64
+
+	claimed, published, failed *atomic.Int64
+
+	// sem holds a slot per unacknowledged message; pending carries their
+	// tokens, in publish order, to ack. Both have the window's capacity, so
+	// sending on pending never blocks.
+	sem     chan struct{}
+	pending chan paho.Token
+	log     *slog.Logger
+	errs    int64
+}
+
+// publish runs the pacing loop until ctx ends or the count is reached.
+func (w *worker) publish(ctx context.Context) {
+	if w.rate == 0 {
+		for w.publishOne(ctx) {
+		}
+		return
+	}
+	period := max(2*time.Millisecond, time.Duration(float64(time.Second)/w.rate))
+	burst := max(1, 4*w.rate*period.Seconds())
+	tokens := 1.0
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		for ; tokens >= 1; tokens-- {
+			if !w.publishOne(ctx) {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			tokens = min(burst, tokens+w.rate*now.Sub(last).Seconds())
+			last = now
+		}
+	}
+}
+
+// publishOne publishes the next reading; it reports false when the worker
+// must stop.
+func (w *worker) publishOne(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	select {
+	case w.sem <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	seq := w.claimed.Add(1)
+	if w.limit > 0 && seq > w.limit {
+		<-w.sem
+		return false
+	}
+	i := int((seq - 1) % int64(len(w.last)))
+	now := w.clock().UnixMilli()
+	var ms int64
+	for {
+		prev := w.last[i].Load()
+		ms = max(now, prev+1)
+		if w.last[i].CompareAndSwap(prev, ms) {
+			break
+		}
+	}
+	topic, payload := w.fleet.Reading(i, time.UnixMilli(ms))
+	w.pending <- w.client.Publish(topic, w.qos, false, payload)
+	return true
+}
+
+// ack waits for each token in publish order and releases its window slot.
+// After abort is closed, tokens still outstanding count as failed.
+func (w *worker) ack(abort <-chan struct{}) {
+	for tok := range w.pending {
+		select {
+		case <-tok.Done():
+		case <-abort:
+		}
+		select {
+		case <-tok.Done():
+			if err := tok.Error(); err != nil {
+				w.fail(err)
+			} else {
+				w.published.Add(1)
+			}
+		default:
+			w.fail(errors.New("no acknowledgement within the drain timeout"))
+		}
+		<-w.sem
+	}
+	if w.errs > 1 {
+		w.log.Warn("publish failures", "failed", w.errs)
+	}
+}
+
+func (w *worker) fail(err error) {
+	w.failed.Add(1)
+	w.errs++
+	if w.errs == 1 {
+		w.log.Warn("publish failed", "err", err)
+	}
+}
