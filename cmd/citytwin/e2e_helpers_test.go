@@ -28,26 +28,35 @@ import (
 )
 
 // The citytwin binary is built once per test run, on first use, into a
-// temporary directory that is removed when the process exits normally (the
-// test binary's os.Exit skips defers, so removal is left to the OS's
-// temporary-file cleanup when it does not).
+// temporary directory. A package without TestMain cannot run code after its
+// last test, so the directory outlives the run; each build removes the
+// directories of earlier runs that are more than an hour old.
 var (
 	buildOnce sync.Once
-	buildDir  string
 	buildBin  string
 	buildErr  error
 	buildOut  []byte
 )
 
+const buildDirPattern = "citytwin-e2e-"
+
 // citytwinBinary returns the path of a freshly built citytwin binary.
 func citytwinBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "citytwin-e2e-")
+		if old, _ := filepath.Glob(filepath.Join(os.TempDir(), buildDirPattern+"*")); len(old) > 0 {
+			for _, dir := range old {
+				if info, err := os.Stat(dir); err == nil && info.IsDir() && time.Since(info.ModTime()) > time.Hour {
+					_ = os.RemoveAll(dir)
+				}
+			}
+		}
+		var dir string
+		dir, buildErr = os.MkdirTemp("", buildDirPattern)
 		if buildErr != nil {
 			return
 		}
-		buildBin = filepath.Join(buildDir, "citytwin")
+		buildBin = filepath.Join(dir, "citytwin")
 		// The working directory of a test is its package directory.
 		cmd := exec.Command("go", "build", "-o", buildBin, ".")
 		buildOut, buildErr = cmd.CombinedOutput()
@@ -57,15 +66,6 @@ func citytwinBinary(t *testing.T) string {
 	}
 	return buildBin
 }
-
-// removeBuild deletes the built binary; TestMain-free packages cannot run code
-// after all tests, so every e2e test registers it and the last one wins
-// (later tests rebuild if needed is not necessary: removal happens only once
-// no test still needs it, see e2eTests).
-var (
-	e2eMu      sync.Mutex
-	e2eRunning int
-)
 
 // citytwinProc is one citytwin serve child process, restartable with the
 // same configuration (data dir, MQTT client id, HTTP address).
