@@ -288,7 +288,7 @@ func runStep(ctx context.Context, cfg *Config, inf *influx, dir, runID string, s
 	if c.exited() {
 		return st, fmt.Errorf("%s exited during the step (%v); last lines of %s:\n%s", name, c.waitErr, c.logPath, c.logTail(20))
 	}
-	say("published %d (%.0f msg/s), stored %d, lost %d, p99 %v", st.Published, st.AchievedRate, st.Stored, st.Lost, st.Latency.P99)
+	say("published %d (%.0f msg/s), stored %d, lost %d, p99 %v", st.Published, st.AchievedRate, st.Stored, st.Lost, st.Latency.P99.Round(time.Millisecond))
 	return st, nil
 }
 

@@ -145,18 +145,30 @@ func TestReportTextAndJSON(t *testing.T) {
 		step(Baseline, 10000, 9995, 0, 1500*time.Millisecond, 40),
 	}
 	steps[0].CPUCores = Num(math.NaN())
+	steps = append(steps, step(Baseline, 20000, 15000, 0, time.Second, 30),
+		Step{Consumer: Citytwin, TargetRate: 20000, Err: "citytwin exited during the step\nlog tail"})
 	r := &Report{Config: Config{Consumers: []string{Citytwin, Baseline}, Sensors: 999, Publishers: 4,
 		Step: 20 * time.Second, PollInterval: 250 * time.Millisecond, BaselineClean: true}, Steps: steps}
 	r.Summary, r.Pairs, r.MaxSustainedRatio = Summarize(steps)
 	var buf bytes.Buffer
 	r.WriteText(&buf)
 	out := buf.String()
-	for _, want := range []string{"9990", "1.20s", "n/a", "0.25", "lossless QoS 1 at ≥ 15000 msg/s: FAIL",
-		"≤ 0.5× the baseline's at the same rate: PASS", "p99 publish→stored < 2s at 10000 msg/s: PASS", "resolution 250ms"} {
+	for _, want := range []string{"9990", "1.20s", "n/a", "0.25", "lossless QoS 1 at ≥ 15000 msg/s: not measured",
+		"≤ 0.5× the baseline's at the same rate: PASS", "p99 publish→stored < 2s at 10000 msg/s: PASS", "resolution 250ms",
+		"15000*", "* publishing fell more than 5 % behind", "citytwin @ 20000 msg/s: citytwin exited during the step\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
+	// A lossy citytwin step at the target rate makes the target a FAIL.
+	r2 := &Report{Config: r.Config, Steps: []Step{step(Citytwin, 15000, 14900, 7, time.Second, 10)}}
+	r2.Summary, r2.Pairs, r2.MaxSustainedRatio = Summarize(r2.Steps)
+	buf.Reset()
+	r2.WriteText(&buf)
+	if out := buf.String(); !strings.Contains(out, "lossless QoS 1 at ≥ 15000 msg/s: FAIL (max sustained none") {
+		t.Errorf("lossy step at the target:\n%s", out)
+	}
+
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatalf("JSON: %v", err)
