@@ -83,6 +83,9 @@ func NewSubscriber(cfg SubscriberConfig, h func(Message), log *slog.Logger) (*Su
 			s.connected.Store(false)
 			s.log.Warn("broker connection lost", "error", err)
 		})
+	if bufferable(cfg.URL) {
+		opts.SetCustomOpenConnectionFn(bufferedDial)
+	}
 	s.client = paho.NewClient(opts)
 	return s, nil
 }

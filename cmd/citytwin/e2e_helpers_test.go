@@ -405,7 +405,6 @@ func e2eFleet(tenant string) *sim.Fleet {
 type publishResult struct {
 	stats sim.Stats
 	err   error
-	runs  int
 }
 
 // publishAsync runs sim.Run in a goroutine; the result arrives on the
@@ -416,7 +415,7 @@ func publishAsync(url string, fleet *sim.Fleet, rate float64, d time.Duration) <
 		st, err := sim.Run(context.Background(), url, fleet, sim.RunConfig{
 			Rate: rate, Duration: d, Publishers: 4, DrainTimeout: 15 * time.Second,
 		}, simLog())
-		ch <- publishResult{stats: st, err: err, runs: 1}
+		ch <- publishResult{stats: st, err: err}
 	}()
 	return ch
 }
