@@ -27,6 +27,7 @@ test: setup vet
 	$(GO) test -race -count=1 -timeout 45m ./...
 
 vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
 ## fuzz: run each decoder fuzz target for FUZZTIME (default 30s)

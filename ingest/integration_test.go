@@ -281,7 +281,11 @@ type collector struct {
 	msgs []string
 }
 
-func (c *collector) all() []string { c.mu.Lock(); defer c.mu.Unlock(); return append([]string(nil), c.msgs...) }
+func (c *collector) all() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.msgs...)
+}
 
 func subscribe(t *testing.T, url, filter string) *collector {
 	t.Helper()

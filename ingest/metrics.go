@@ -12,10 +12,10 @@ type Registerer = prometheus.Registerer
 
 type metrics struct {
 	received, acked, stored, spooled, replayed, storeRejected prometheus.Counter
-	intakeFull, errorsDropped, writeFailures, spoolFailures    prometheus.Counter
-	writeSeconds, latency                                      prometheus.Histogram
-	byReason                                                   map[twin.Reason]prometheus.Counter
-	byDomain                                                   map[twin.Domain]prometheus.Counter
+	intakeFull, errorsDropped, writeFailures, spoolFailures   prometheus.Counter
+	writeSeconds, latency                                     prometheus.Histogram
+	byReason                                                  map[twin.Reason]prometheus.Counter
+	byDomain                                                  map[twin.Domain]prometheus.Counter
 }
 
 func newMetrics(reg Registerer, p *Pipeline) *metrics {
@@ -60,7 +60,7 @@ func newMetrics(reg Registerer, p *Pipeline) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "citytwin", Subsystem: "ingest", Name: "spool_batches",
 			Help: "Batches in the local spool waiting for InfluxDB."}, func() float64 { n, _ := p.spool.depth(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "citytwin", Subsystem: "ingest", Name: "intake_queue_length",
-			Help: "Messages waiting in the intake queue."}, func() float64 { return float64(len(p.intake)) }),
+			Help: "Messages waiting in the intake queue."}, func() float64 { return float64(p.in.len()) }),
 	)
 	return m
 }

@@ -112,7 +112,7 @@ type Pipeline struct {
 	m       *metrics
 	spool   *spool
 
-	intake  chan received
+	in      inbox
 	stop    chan struct{}
 	stopped sync.Once
 	batches chan *batch
@@ -128,6 +128,42 @@ type Pipeline struct {
 type received struct {
 	msg     Message
 	arrival time.Time
+}
+
+// inbox is the intake queue. The MQTT handler appends under a mutex and
+// wakes the batcher only when the inbox was empty; the batcher takes the whole
+// inbox at once. At high rates one wake-up carries many messages, where a
+// channel would cost a goroutine hand-off per message.
+type inbox struct {
+	mu       sync.Mutex
+	notFull  *sync.Cond
+	items    []received
+	spare    []received
+	closed   bool
+	notEmpty chan struct{} // capacity 1
+}
+
+func (in *inbox) len() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.items)
+}
+
+// take returns every queued message; give the slice back with release.
+func (in *inbox) take() []received {
+	in.mu.Lock()
+	items := in.items
+	in.items, in.spare = in.spare[:0], nil
+	in.notFull.Broadcast()
+	in.mu.Unlock()
+	return items
+}
+
+func (in *inbox) release(items []received) {
+	clear(items)
+	in.mu.Lock()
+	in.spare = items[:0]
+	in.mu.Unlock()
 }
 
 // pending is one message of a batch with the range of its lines.
@@ -183,7 +219,6 @@ func New(cfg Config, dec Decoder, store Store, errs ErrorSink, reg Registerer, l
 		errs:    errs,
 		log:     log.With("component", "ingest"),
 		spool:   sp,
-		intake:  make(chan received, cfg.MaxInflight),
 		stop:    make(chan struct{}),
 		batches: make(chan *batch, 1),
 		done:    make(chan *batch, inflightBatches),
@@ -194,6 +229,8 @@ func New(cfg Config, dec Decoder, store Store, errs ErrorSink, reg Registerer, l
 	for range inflightBatches + 1 {
 		p.free <- &batch{}
 	}
+	p.in.notFull = sync.NewCond(&p.in.mu)
+	p.in.notEmpty = make(chan struct{}, 1)
 	p.m = newMetrics(reg, p)
 	return p, nil
 }
@@ -204,21 +241,40 @@ func New(cfg Config, dec Decoder, store Store, errs ErrorSink, reg Registerer, l
 func (p *Pipeline) Handle(m Message) {
 	r := received{msg: m, arrival: p.cfg.Now()}
 	p.m.received.Inc()
-	select {
-	case p.intake <- r:
-		return
-	default:
+	in := &p.in
+	in.mu.Lock()
+	if len(in.items) >= p.cfg.MaxInflight && !in.closed {
+		p.m.intakeFull.Inc()
+		for len(in.items) >= p.cfg.MaxInflight && !in.closed {
+			in.notFull.Wait()
+		}
 	}
-	p.m.intakeFull.Inc()
-	select {
-	case p.intake <- r:
-	case <-p.stop:
+	if in.closed {
+		in.mu.Unlock()
+		return
+	}
+	wasEmpty := len(in.items) == 0
+	in.items = append(in.items, r)
+	in.mu.Unlock()
+	if wasEmpty {
+		select {
+		case in.notEmpty <- struct{}{}:
+		default:
+		}
 	}
 }
 
 // Stop ends intake: messages handled from now on are not acknowledged. Run
 // then flushes what it holds and returns.
-func (p *Pipeline) Stop() { p.stopped.Do(func() { close(p.stop) }) }
+func (p *Pipeline) Stop() {
+	p.stopped.Do(func() {
+		p.in.mu.Lock()
+		p.in.closed = true
+		p.in.notFull.Broadcast()
+		p.in.mu.Unlock()
+		close(p.stop)
+	})
+}
 
 // Run processes messages until Stop is called or ctx ends, then drains: every
 // message taken in is stored (or spooled) and acknowledged before Run returns,
@@ -275,31 +331,28 @@ func (p *Pipeline) batcher() {
 		p.batches <- b
 		b = p.take()
 	}
-	for {
-		select {
-		case r := <-p.intake:
+	acceptAll := func() {
+		items := p.in.take()
+		for _, r := range items {
 			p.accept(b, r)
 			if b.points >= p.cfg.BatchSize {
 				flush()
 			} else if len(b.msgs) == 1 {
 				timer.Reset(p.cfg.FlushInterval)
 			}
+		}
+		p.in.release(items)
+	}
+	for {
+		select {
+		case <-p.in.notEmpty:
+			acceptAll()
 		case <-timer.C:
 			flush()
 		case <-p.stop:
-			// Take in what is already queued, then finish.
-		drain:
-			for {
-				select {
-				case r := <-p.intake:
-					p.accept(b, r)
-					if b.points >= p.cfg.BatchSize {
-						flush()
-					}
-				default:
-					break drain
-				}
-			}
+			// Take in what is already queued (Handle queues nothing more
+			// after Stop), then finish.
+			acceptAll()
 			flush()
 			p.free <- b
 			return

@@ -39,7 +39,7 @@ type ackLog struct {
 }
 
 func (l *ackLog) add(id int) { l.mu.Lock(); l.ids = append(l.ids, id); l.mu.Unlock() }
-func (l *ackLog) get() []int  { l.mu.Lock(); defer l.mu.Unlock(); return append([]int(nil), l.ids...) }
+func (l *ackLog) get() []int { l.mu.Lock(); defer l.mu.Unlock(); return append([]int(nil), l.ids...) }
 
 // fakeStore accepts or refuses writes and keeps accepted lines.
 type fakeStore struct {

@@ -150,4 +150,3 @@ func (s *Subscriber) Close() {
 		s.client.Disconnect(500)
 	})
 }
-

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,9 @@ type Config struct {
 	Addr string
 	// ShutdownTimeout bounds the graceful shutdown; default 10 s.
 	ShutdownTimeout time.Duration
+	// Pprof serves Go's profiler under /debug/pprof/ (off by default: it
+	// exposes internals and costs CPU while profiling).
+	Pprof bool
 }
 
 // Server is citytwin's HTTP server.
@@ -56,6 +60,13 @@ func New(cfg Config, gatherer prometheus.Gatherer, checks map[string]Check, log 
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	if cfg.Pprof {
+		s.mux.HandleFunc("/debug/pprof/", pprof.Index)
+		s.mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		s.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		s.mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		s.mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return s
 }
 

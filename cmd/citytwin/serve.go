@@ -32,6 +32,7 @@ type serveConfig struct {
 	dataDir      string
 	pipeline     ingest.Config
 	drainTimeout time.Duration
+	pprof        bool
 	logLevel     string
 	logFormat    string
 }
@@ -59,6 +60,7 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.Int(&c.pipeline.MaxPayload, "max-payload", 1<<20, "largest accepted payload in bytes")
 	s.String(&c.pipeline.ErrorTopicPrefix, "error-topic-prefix", "citytwin/errors", "rejections of a message on topic T are published on PREFIX/T")
 	s.Duration(&c.drainTimeout, "drain-timeout", 30*time.Second, "longest wait at shutdown for held messages to be stored")
+	s.Bool(&c.pprof, "pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP address")
 	s.String(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "text", "text or json")
 	return s, c
@@ -124,7 +126,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		return err
 	}
 
-	srv := web.New(web.Config{Addr: c.httpAddr}, reg, map[string]web.Check{
+	srv := web.New(web.Config{Addr: c.httpAddr, Pprof: c.pprof}, reg, map[string]web.Check{
 		"mqtt": func(context.Context) error {
 			if !sub.Connected() {
 				return fmt.Errorf("not connected to %s", mqttURL)
