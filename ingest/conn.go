@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
 // paho reads each packet from the raw connection in several small reads
@@ -51,6 +53,9 @@ func (b *bufferedConn) Write(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
+	if b.closed {
+		return 0, net.ErrClosed
+	}
 	n, err := b.w.Write(p)
 	if err != nil {
 		b.err = err
@@ -85,26 +90,59 @@ func (b *bufferedConn) Close() error {
 	return b.Conn.Close()
 }
 
+// puback acknowledges a QoS 1 message received on this connection
+// [MQTT-3.4]: two bytes of fixed header and the packet identifier.
+func (b *bufferedConn) puback(id uint16) {
+	p := [4]byte{0x40, 0x02, byte(id >> 8), byte(id)}
+	_, _ = b.Write(p[:]) // a broken connection means redelivery, not loss
+}
+
 // bufferedDial opens a TCP or TLS connection to the broker and buffers it.
 // It covers the schemes paho dials itself for tcp and TLS; WebSocket URLs
 // keep paho's own dialer (see bufferable).
-func bufferedDial(uri *url.URL, opts paho.ClientOptions) (net.Conn, error) {
+func bufferedDial(uri *url.URL, opts paho.ClientOptions) (*bufferedConn, error) {
 	d := &net.Dialer{Timeout: opts.ConnectTimeout}
+	var c net.Conn
+	var err error
 	switch uri.Scheme {
 	case "tcp", "mqtt":
-		c, err := d.Dial("tcp", uri.Host)
-		if err != nil {
-			return nil, err
-		}
-		return newBufferedConn(c), nil
+		c, err = d.Dial("tcp", uri.Host)
 	case "ssl", "tls", "mqtts", "mqtt+ssl", "tcps":
-		c, err := tls.DialWithDialer(d, "tcp", uri.Host, opts.TLSConfig)
-		if err != nil {
-			return nil, err
-		}
-		return newBufferedConn(c), nil
+		c, err = tls.DialWithDialer(d, "tcp", uri.Host, opts.TLSConfig)
+	default:
+		err = fmt.Errorf("unsupported broker scheme %q", uri.Scheme)
 	}
-	return nil, fmt.Errorf("unsupported broker scheme %q", uri.Scheme)
+	if err != nil {
+		return nil, err
+	}
+	return newBufferedConn(c), nil
+}
+
+// directAck is a message acknowledged by writing its PUBACK straight into
+// the connection it arrived on. paho's own Ack passes each PUBACK through two
+// unbuffered channels and goroutines; at thousands of acknowledgements per
+// batch that hand-off costs more CPU than decoding the message. If the
+// connection has gone, the PUBACK is dropped and the broker redelivers.
+type directAck struct {
+	paho.Message
+	conn *bufferedConn
+}
+
+func (m *directAck) Ack() { m.conn.puback(m.MessageID()) }
+
+// inboundFreeStore is paho's memory store without inbound QoS 1 messages.
+// paho keeps each received QoS 1 PUBLISH until its own PUBACK path deletes it
+// (and discards such entries when it resumes a session); with directAck that
+// path is not taken, so the store must not keep them. Keys are paho's:
+// inbound entries start with "i.", outbound ones (our rejection notices)
+// with "o." and are kept.
+type inboundFreeStore struct{ *paho.MemoryStore }
+
+func (s inboundFreeStore) Put(key string, m packets.ControlPacket) {
+	if strings.HasPrefix(key, "i.") {
+		return
+	}
+	s.MemoryStore.Put(key, m)
 }
 
 func bufferable(rawURL string) bool {

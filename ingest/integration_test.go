@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,11 +58,14 @@ func startStack(t *testing.T) *stack {
 	wg.Go(func() { _ = sub.Run(ctx) })
 	sub.Connect()
 	waitFor(t, "subscription", sub.Connected)
+	var once sync.Once
 	s.cancel = func() {
-		pipe.Stop()
-		cancel()
-		wg.Wait()
-		sub.Close()
+		once.Do(func() {
+			pipe.Stop()
+			cancel()
+			wg.Wait()
+			sub.Close()
+		})
 	}
 	t.Cleanup(s.cancel)
 	return s
@@ -300,4 +304,35 @@ func subscribe(t *testing.T, url, filter string) *collector {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
 	return col
+}
+
+// TestAcksReachBroker proves the acknowledgements reach the broker: after
+// the pipeline has stored every message and the session has closed, the same
+// persistent session, resumed by another client, gets nothing redelivered.
+func TestAcksReachBroker(t *testing.T) {
+	s := startStack(t)
+	pub := client(t, s.mq.URL, "pub-acks")
+	now := time.Now().UTC().Add(-time.Minute)
+	const n = 3000
+	for i := range n {
+		tok := pub.Publish("ngsi/acks/noise/x", 1, false, fmt.Appendf(nil,
+			`{"id":"n%d","type":"NoiseLevelObserved","dateObserved":%q,"LAeq":50}`, i%20, now.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano)))
+		if i%500 == 499 {
+			tok.Wait()
+		}
+	}
+	waitStored(t, s.db, "tenant = 'acks'", n)
+	s.cancel() // drains, then disconnects the session "citytwin-test"
+
+	var redelivered atomic.Int64
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(s.mq.URL).SetClientID("citytwin-test").
+		SetCleanSession(false).SetDefaultPublishHandler(func(paho.Client, paho.Message) { redelivered.Add(1) }))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("resume session: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	time.Sleep(1500 * time.Millisecond)
+	if got := redelivered.Load(); got != 0 {
+		t.Errorf("broker redelivered %d of %d messages: their PUBACKs never arrived", got, n)
+	}
 }

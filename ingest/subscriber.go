@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +40,9 @@ type Subscriber struct {
 	notices   chan notice
 	connected atomic.Bool
 	closeOnce sync.Once
+	// conn is the current buffered connection (nil with WebSocket brokers,
+	// where paho dials and acknowledges itself).
+	conn atomic.Pointer[bufferedConn]
 }
 
 type notice struct {
@@ -77,17 +82,36 @@ func NewSubscriber(cfg SubscriberConfig, h func(Message), log *slog.Logger) (*Su
 		SetMaxReconnectInterval(5 * time.Second).
 		SetKeepAlive(30 * time.Second).
 		SetWriteTimeout(10 * time.Second).
-		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { h(m) }).
+		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { h(s.wrap(m)) }).
 		SetOnConnectHandler(s.onConnect).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			s.connected.Store(false)
 			s.log.Warn("broker connection lost", "error", err)
 		})
 	if bufferable(cfg.URL) {
-		opts.SetCustomOpenConnectionFn(bufferedDial)
+		opts.SetCustomOpenConnectionFn(func(uri *url.URL, o paho.ClientOptions) (net.Conn, error) {
+			c, err := bufferedDial(uri, o)
+			if err != nil {
+				return nil, err
+			}
+			s.conn.Store(c)
+			return c, nil
+		})
+		opts.SetStore(inboundFreeStore{paho.NewMemoryStore()})
 	}
 	s.client = paho.NewClient(opts)
 	return s, nil
+}
+
+// wrap makes a QoS 1 message acknowledge itself on the connection it came
+// from. paho calls the handler from the connection's own dispatch goroutine,
+// and dials a new connection only after that goroutine has ended, so the
+// current connection is the message's.
+func (s *Subscriber) wrap(m paho.Message) Message {
+	if c := s.conn.Load(); c != nil && m.Qos() == 1 {
+		return &directAck{Message: m, conn: c}
+	}
+	return m
 }
 
 // onConnect (re)subscribes. The session is persistent, so the broker already
