@@ -17,8 +17,8 @@ import (
 // paho reads each packet from the raw connection in several small reads
 // (one byte of header, the length byte by byte, then the body) and writes
 // every PUBACK with its own write: three or more system calls per message.
-// bufferedConn puts a buffer under both directions: reads come from a 64 KiB
-// buffer, and writes are coalesced and flushed at most flushDelay later (or
+// bufferedConn puts a buffer under both directions: reads come from a 256 KiB
+// buffer filled at most every readGap, and writes are coalesced and flushed at most flushDelay later (or
 // when the buffer fills), so the thousands of PUBACKs released when a batch
 // becomes durable leave in a few writes.
 type bufferedConn struct {
@@ -34,12 +34,33 @@ type bufferedConn struct {
 }
 
 const (
-	connBufferSize = 64 << 10
+	connBufferSize = 256 << 10
 	flushDelay     = time.Millisecond
+	// readGap is the least time between two reads from the socket. Under
+	// load a read right after the previous one returns a message or two and
+	// the reader then parks until the next arrives; waiting out the gap lets
+	// a few dozen messages gather per read instead. An idle connection is
+	// read at once (the previous read is long past).
+	readGap = 2 * time.Millisecond
 )
 
+// pacedReader spaces reads from the socket by at least readGap.
+type pacedReader struct {
+	c    net.Conn
+	last time.Time
+}
+
+func (r *pacedReader) Read(p []byte) (int, error) {
+	if d := time.Since(r.last); d < readGap {
+		time.Sleep(readGap - d)
+	}
+	n, err := r.c.Read(p)
+	r.last = time.Now()
+	return n, err
+}
+
 func newBufferedConn(c net.Conn) *bufferedConn {
-	b := &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, connBufferSize), w: bufio.NewWriterSize(c, connBufferSize)}
+	b := &bufferedConn{Conn: c, r: bufio.NewReaderSize(&pacedReader{c: c}, connBufferSize), w: bufio.NewWriterSize(c, connBufferSize)}
 	b.timer = time.AfterFunc(time.Hour, b.flush)
 	b.timer.Stop()
 	return b
