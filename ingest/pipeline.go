@@ -54,6 +54,10 @@ type Config struct {
 	MaxPayload int
 	// SpoolDir holds batches InfluxDB has not accepted yet. Required.
 	SpoolDir string
+	// SpoolMaxBytes caps the spool; default 8 GiB, negative for no cap. When
+	// it is full, batches wait unacknowledged (the broker keeps the messages)
+	// until the replay makes room.
+	SpoolMaxBytes int64
 	// ErrorTopicPrefix is prepended to a message's topic to name the topic its
 	// rejections are published on; default "citytwin/errors".
 	ErrorTopicPrefix string
@@ -80,6 +84,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.MaxPayload <= 0 {
 		c.MaxPayload = 1 << 20
+	}
+	if c.SpoolMaxBytes == 0 {
+		c.SpoolMaxBytes = 8 << 30
 	}
 	if c.ErrorTopicPrefix == "" {
 		c.ErrorTopicPrefix = "citytwin/errors"
@@ -202,7 +209,7 @@ func New(cfg Config, dec Decoder, store Store, errs ErrorSink, reg Registerer, l
 	if dec == nil || store == nil {
 		return nil, errors.New("ingest: decoder and store are required")
 	}
-	sp, err := openSpool(cfg.SpoolDir)
+	sp, err := openSpool(cfg.SpoolDir, max(cfg.SpoolMaxBytes, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -502,7 +509,11 @@ func (p *Pipeline) spoolBatch(ctx context.Context, lines []byte, points int) boo
 			return true
 		}
 		p.m.spoolFailures.Inc()
-		p.log.Error("cannot spool batch; holding its messages unacknowledged", "error", err, "points", points)
+		if errors.Is(err, errSpoolFull) {
+			p.log.Warn("spool full; holding messages unacknowledged until InfluxDB takes the backlog", "error", err)
+		} else {
+			p.log.Error("cannot spool batch; holding its messages unacknowledged", "error", err, "points", points)
+		}
 		select {
 		case <-ctx.Done():
 			return false

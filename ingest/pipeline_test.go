@@ -333,3 +333,27 @@ func counterWith(t *testing.T, reg *prometheus.Registry, name, label, value stri
 	t.Fatalf("metric %s{%s=%q} not found", name, label, value)
 	return nil
 }
+
+func TestFullSpoolHoldsAcks(t *testing.T) {
+	store := &fakeStore{}
+	store.setDown(true)
+	acks := &ackLog{}
+	// Each batch of 5 noise lines is about 500 bytes: the cap fits a few.
+	p, _, stop := start(t, ingest.Config{BatchSize: 5, SpoolMaxBytes: 1500, FlushInterval: 10 * time.Millisecond}, store, nil)
+	for i := range 40 {
+		p.Handle(&fakeMsg{topic: "ngsi/x", payload: noise(i, 60), id: i, log: acks})
+	}
+	waitFor(t, "spool to fill", func() bool { b, _ := p.SpoolDepth(); return b > 0 })
+	time.Sleep(300 * time.Millisecond)
+	_, spooled := p.SpoolDepth()
+	if got := len(acks.get()); int64(got) != spooled || got >= 40 {
+		t.Fatalf("%d messages acknowledged with %d points spooled and the spool full: only spooled messages may be acknowledged", got, spooled)
+	}
+	store.setDown(false)
+	waitFor(t, "all acknowledged", func() bool { return len(acks.get()) == 40 })
+	waitFor(t, "spool drained", func() bool { _, pts := p.SpoolDepth(); return pts == 0 })
+	stop()
+	if got := store.distinct(); got != 40 {
+		t.Errorf("stored %d distinct points, want 40", got)
+	}
+}

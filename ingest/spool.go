@@ -20,17 +20,23 @@ import (
 // File names are "{seq:020d}-{points}.lp"; the sequence orders replay and the
 // point count lets the depth be known without reading files.
 type spool struct {
-	dir string
+	dir      string
+	maxBytes int64 // 0: unlimited
 
 	mu     sync.Mutex
 	seq    uint64
 	files  []string // final names, oldest first
+	sizes  map[string]int64
 	points int64
+	bytes  int64
 }
+
+// errSpoolFull is returned by put when the spool holds maxBytes already.
+var errSpoolFull = errors.New("spool full")
 
 const spoolSuffix = ".lp"
 
-func openSpool(dir string) (*spool, error) {
+func openSpool(dir string, maxBytes int64) (*spool, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create spool dir: %w", err)
 	}
@@ -38,7 +44,7 @@ func openSpool(dir string) (*spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read spool dir: %w", err)
 	}
-	s := &spool{dir: dir}
+	s := &spool{dir: dir, maxBytes: maxBytes, sizes: make(map[string]int64)}
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, ".tmp-") {
@@ -50,8 +56,14 @@ func openSpool(dir string) (*spool, error) {
 		if !ok {
 			continue
 		}
+		info, err := e.Info()
+		if err != nil {
+			return nil, fmt.Errorf("read spool dir: %w", err)
+		}
 		s.files = append(s.files, name)
+		s.sizes[name] = info.Size()
 		s.points += int64(points)
+		s.bytes += info.Size()
 		s.seq = max(s.seq, seq)
 	}
 	slices.Sort(s.files)
@@ -74,10 +86,24 @@ func parseSpoolName(name string) (seq uint64, points int, ok bool) {
 
 // put stores a batch durably. When it returns nil the batch survives a crash.
 func (s *spool) put(lines []byte, points int) error {
+	size := int64(len(lines))
 	s.mu.Lock()
+	if held := s.bytes; s.maxBytes > 0 && held+size > s.maxBytes {
+		s.mu.Unlock()
+		return fmt.Errorf("spool batch of %d points: %w (%d bytes of %d)", points, errSpoolFull, held, s.maxBytes)
+	}
 	s.seq++
 	seq := s.seq
+	s.bytes += size // reserved now, so that concurrent puts respect the cap
 	s.mu.Unlock()
+	stored := false
+	defer func() {
+		if !stored {
+			s.mu.Lock()
+			s.bytes -= size
+			s.mu.Unlock()
+		}
+	}()
 
 	name := fmt.Sprintf("%020d-%d%s", seq, points, spoolSuffix)
 	tmp := filepath.Join(s.dir, ".tmp-"+name)
@@ -102,8 +128,10 @@ func (s *spool) put(lines []byte, points int) error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("spool batch of %d points: %w", points, err)
 	}
+	stored = true
 	s.mu.Lock()
 	s.files = append(s.files, name) // seq is increasing, so files stays sorted
+	s.sizes[name] = size
 	s.points += int64(points)
 	s.mu.Unlock()
 	return nil
@@ -133,6 +161,8 @@ func (s *spool) remove(name string) error {
 	if i := slices.Index(s.files, name); i >= 0 {
 		s.files = slices.Delete(s.files, i, i+1)
 		s.points -= int64(points)
+		s.bytes -= s.sizes[name]
+		delete(s.sizes, name)
 	}
 	s.mu.Unlock()
 	return nil
@@ -155,4 +185,11 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// size returns the bytes held.
+func (s *spool) size() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes
 }

@@ -74,8 +74,11 @@ type citytwinProc struct {
 	bin      string
 	env      []string
 	HTTPAddr string
-	DataDir  string
-	logPath  string
+	// MQTTURL is the broker citytwin uses: the test's Mosquitto, or its
+	// embedded broker.
+	MQTTURL string
+	DataDir string
+	logPath string
 
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -83,7 +86,8 @@ type citytwinProc struct {
 }
 
 // startCitytwin starts `citytwin serve` against mq and db with its own data
-// dir and HTTP port, and waits until /readyz answers 200.
+// dir and HTTP port, and waits until /readyz answers 200. With mq nil it runs
+// its embedded broker on a free port.
 func startCitytwin(t *testing.T, mq *testenv.Mosquitto, db *testenv.InfluxDB, clientID string) *citytwinProc {
 	t.Helper()
 	dir := t.TempDir()
@@ -99,8 +103,15 @@ func startCitytwin(t *testing.T, mq *testenv.Mosquitto, db *testenv.InfluxDB, cl
 			p.env = append(p.env, kv)
 		}
 	}
+	if mq != nil {
+		p.MQTTURL = mq.URL
+		p.env = append(p.env, "CITYTWIN_MQTT_URL="+mq.URL)
+	} else {
+		listen := net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))
+		p.MQTTURL = "tcp://" + listen
+		p.env = append(p.env, "CITYTWIN_MQTT_LISTEN="+listen)
+	}
 	p.env = append(p.env,
-		"CITYTWIN_MQTT_URL="+mq.URL,
 		"CITYTWIN_MQTT_CLIENT_ID="+clientID,
 		"CITYTWIN_INFLUX_URL="+db.URL,
 		"CITYTWIN_INFLUX_TOKEN="+db.Token,
@@ -418,4 +429,51 @@ func publishAsync(url string, fleet *sim.Fleet, rate float64, d time.Duration) <
 		ch <- publishResult{stats: st, err: err}
 	}()
 	return ch
+}
+
+type phasedResult struct {
+	st             sim.Stats
+	runs, connErrs int
+}
+
+// publishPhases publishes at faultRate from start until start+duration in
+// sim.Run phases of at most phase each, so that a broker outage ends one
+// phase and the next reconnects. A clock floor keeps every reading's
+// (sensor, time) distinct across phases. Published counts what the broker
+// acknowledged.
+func publishPhases(url string, fleet *sim.Fleet, start time.Time, duration, phase time.Duration) <-chan phasedResult {
+	res := make(chan phasedResult, 1)
+	deadline := start.Add(duration)
+	go func() {
+		var r phasedResult
+		floor := time.Now().UnixMilli() // Unix ms every reading of the next phase must exceed
+		log := simLog()
+		for {
+			remaining := time.Until(deadline)
+			if remaining < 250*time.Millisecond {
+				break
+			}
+			f := floor
+			clock := func() time.Time {
+				if now := time.Now(); now.UnixMilli() > f {
+					return now
+				}
+				return time.UnixMilli(f + 1)
+			}
+			st, err := sim.Run(context.Background(), url, fleet, sim.RunConfig{
+				Rate: faultRate, Duration: min(phase, remaining), Publishers: 4, Clock: clock, DrainTimeout: 3 * time.Second,
+			}, log)
+			r.runs++
+			r.st.Published += st.Published
+			r.st.Failed += st.Failed
+			floor = max(time.Now().UnixMilli(), f+1)
+			if err != nil {
+				r.connErrs++
+				time.Sleep(250 * time.Millisecond)
+			}
+		}
+		r.st.Elapsed = time.Since(start)
+		res <- r
+	}()
+	return res
 }

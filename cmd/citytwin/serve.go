@@ -53,6 +53,7 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.String(&c.influx.Bucket, "influx-bucket", "citytwin", "InfluxDB bucket (1.8: database/retention-policy, database created if missing)")
 	s.Bool(&c.influxGzip, "influx-gzip", true, "gzip write requests")
 	s.String(&c.dataDir, "data-dir", "citytwin-data", "directory for the spool and the embedded broker's store")
+	s.Int64(&c.pipeline.SpoolMaxBytes, "spool-max-bytes", 8<<30, "cap of the local spool; when full, messages wait unacknowledged in the broker; negative: no cap")
 	s.Int(&c.pipeline.BatchSize, "batch-size", 5000, "points per InfluxDB write")
 	s.Duration(&c.pipeline.FlushInterval, "flush-interval", 100*time.Millisecond, "longest wait before a partial batch is written")
 	s.Int(&c.pipeline.Writers, "writers", 2, "concurrent InfluxDB writes")

@@ -119,6 +119,20 @@ func (s *Set) Int(p *int, name string, def int, usage string) {
 	s.fs.IntVar(p, name, def, usage)
 }
 
+// Int64 registers a 64-bit integer setting.
+func (s *Set) Int64(p *int64, name string, def int64, usage string) {
+	s.add(name, strconv.FormatInt(def, 10), usage)
+	if v, ok := s.lookup(name, false); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			s.errs = append(s.errs, fmt.Errorf("%s=%q: must be an integer", EnvName(name), v))
+		} else {
+			def = n
+		}
+	}
+	s.fs.Int64Var(p, name, def, usage)
+}
+
 // Float registers a floating-point setting.
 func (s *Set) Float(p *float64, name string, def float64, usage string) {
 	s.add(name, strconv.FormatFloat(def, 'g', -1, 64), usage)
