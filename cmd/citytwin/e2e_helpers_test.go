@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"log/slog"
 	"net"
 	"net/http"
@@ -284,10 +285,19 @@ func scrapeMetrics(addr string) (map[string]float64, error) {
 	s.Buffer(make([]byte, 64<<10), 1<<20)
 	for s.Scan() {
 		line := s.Text()
-		if line == "" || line[0] == '#' || strings.Contains(line, "{") {
+		if line == "" || line[0] == '#' {
 			continue
 		}
-		name, value, ok := strings.Cut(line, " ")
+		// Labelled series are keyed by their whole name: rejected_total{reason="x"}.
+		i := strings.LastIndexByte(line, '}')
+		if i < 0 {
+			i = 0
+		}
+		j := strings.IndexByte(line[i:], ' ')
+		if j < 0 {
+			continue
+		}
+		name, value, ok := line[:i+j], line[i+j+1:], true
 		if !ok {
 			continue
 		}
@@ -476,4 +486,63 @@ func publishPhases(url string, fleet *sim.Fleet, start time.Time, duration, phas
 		res <- r
 	}()
 	return res
+}
+
+// recordingPublishers publish NoiseLevelObserved readings at QoS 1, each a
+// distinct (entity, millisecond), and remember every reading the broker
+// acknowledged. A lost connection ends a client; a new one reconnects.
+type recordingPublishers struct {
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	acked map[string]bool // "entity@unixms"
+}
+
+func startRecordingPublishers(url, tenant string, n int, until time.Time) *recordingPublishers {
+	r := &recordingPublishers{acked: map[string]bool{}}
+	for p := range n {
+		r.wg.Go(func() {
+			for session := 0; time.Now().Before(until); session++ {
+				c := paho.NewClient(paho.NewClientOptions().AddBroker(url).
+					SetClientID(fmt.Sprintf("rec-%s-%d-%d", tenant, p, session)).SetAutoReconnect(false))
+				if tok := c.Connect(); !tok.WaitTimeout(2*time.Second) || tok.Error() != nil {
+					time.Sleep(100 * time.Millisecond)
+					continue
+				}
+				type sent struct {
+					tok paho.Token
+					key string
+				}
+				window := make(chan sent, 256)
+				var acks sync.WaitGroup
+				acks.Go(func() {
+					for s := range window {
+						if s.tok.WaitTimeout(5*time.Second) && s.tok.Error() == nil {
+							r.mu.Lock()
+							r.acked[s.key] = true
+							r.mu.Unlock()
+						}
+					}
+				})
+				for i := 0; c.IsConnectionOpen() && time.Now().Before(until); i++ {
+					now := time.Now().UTC().Truncate(time.Millisecond)
+					id := fmt.Sprintf("urn:ngsi-ld:NoiseLevelObserved:%s-%d-%d", tenant, p, i%50)
+					body := fmt.Sprintf(`{"id":%q,"type":"NoiseLevelObserved","dateObserved":%q,"LAeq":50}`, id, now.Format(time.RFC3339Nano))
+					window <- sent{c.Publish("ngsi/"+tenant+"/noise/x", 1, false, body), fmt.Sprint(id, "@", now.UnixMilli())}
+					time.Sleep(2 * time.Millisecond) // ~500 msg/s per publisher
+				}
+				close(window)
+				acks.Wait()
+				c.Disconnect(10)
+			}
+		})
+	}
+	return r
+}
+
+// wait returns the acknowledged readings once every publisher has ended.
+func (r *recordingPublishers) wait() map[string]bool {
+	r.wg.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.acked
 }

@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
@@ -40,6 +42,7 @@ type Broker struct {
 	server  *mqtt.Server
 	log     *slog.Logger
 	dropped prometheus.Counter
+	gate    *publishGate
 }
 
 // New builds the broker and opens its store; Run starts listening.
@@ -82,6 +85,10 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Broker, erro
 	if err := s.AddHook(&dropCounter{b: b}, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
+	b.gate = &publishGate{}
+	if err := s.AddHook(b.gate, nil); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
 	if err := s.AddHook(new(pebble.Hook), &pebble.Options{Path: filepath.Join(cfg.DataDir, "pebble"), Mode: pebble.NoSync}); err != nil {
 		return nil, fmt.Errorf("broker: open store in %s: %w", cfg.DataDir, err)
 	}
@@ -101,7 +108,55 @@ func (b *Broker) Run(ctx context.Context) error {
 	}
 	b.log.Info("embedded MQTT broker listening", "addr", b.cfg.Listen, "data_dir", b.cfg.DataDir)
 	<-ctx.Done()
+	// mochi's Close stops the store right after disconnecting the clients,
+	// while a client's goroutine may be between acknowledging a PUBLISH and
+	// storing it for offline sessions: that message would be acknowledged
+	// and lost. Refuse new publishes first (unacknowledged, so publishers
+	// retry) and let those in progress finish.
+	b.gate.close()
+	if !b.gate.wait(5 * time.Second) {
+		b.log.Warn("publishes still in progress at shutdown", "count", b.gate.active.Load())
+	}
 	return b.server.Close()
+}
+
+// publishGate counts publishes between OnPublish and OnPublished and, once
+// closed, refuses new ones.
+type publishGate struct {
+	mqtt.HookBase
+	closing atomic.Bool
+	active  atomic.Int64
+}
+
+func (g *publishGate) ID() string { return "citytwin-publish-gate" }
+
+func (g *publishGate) Provides(b byte) bool { return b == mqtt.OnPublish || b == mqtt.OnPublished }
+
+func (g *publishGate) OnPublish(_ *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	g.active.Add(1)
+	if g.closing.Load() {
+		g.active.Add(-1)
+		return pk, packets.ErrRejectPacket
+	}
+	return pk, nil
+}
+
+func (g *publishGate) OnPublished(*mqtt.Client, packets.Packet) { g.active.Add(-1) }
+
+func (g *publishGate) close() { g.closing.Store(true) }
+
+// wait returns true once no publish is in progress, false after timeout. A
+// publish whose processing failed half-way never reaches OnPublished, hence
+// the bound.
+func (g *publishGate) wait(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for g.active.Load() > 0 {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
 }
 
 // dropCounter counts messages the broker drops.
