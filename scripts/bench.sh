@@ -78,40 +78,12 @@ mkdir -p "$work/mosquitto"
 mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
 pids+=($!)
 
-# InfluxDB 1.8.10: every listener on loopback (the RPC bind-address defaults
-# to :8088), every directory in the temporary directory, Flux on for the v2
-# compatibility API, no usage reporting.
 influx_port="$(free_port)"
 rpc_port="$(free_port)"
-cat >"$work/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$rpc_port"
-
-[meta]
-  dir = "$work/influxdb/meta"
-  logging-enabled = false
-
-[data]
-  dir = "$work/influxdb/data"
-  wal-dir = "$work/influxdb/wal"
-  query-log-enabled = false
-
-[monitor]
-  store-enabled = false
-
-[http]
-  bind-address = "127.0.0.1:$influx_port"
-  flux-enabled = true
-  log-enabled = false
-  pprof-enabled = false
-
-[logging]
-  level = "warn"
-  suppress-logo = true
-CONF
-env $(env | grep -o '^INFLUXDB_[^=]*' | sed 's/^/-u /') \
-	.tools/bin/influxd run -config "$work/influxdb.conf" >"$work/influxd.log" 2>&1 &
-pids+=($!)
+# shellcheck source=scripts/influxd.sh
+. scripts/influxd.sh
+start_influxd "$PWD" "$work/influxdb" "$influx_port" "$rpc_port"
+pids+=("$influxd_pid")
 
 influx_url="http://127.0.0.1:$influx_port"
 wait_for "mosquitto" bash -c "exec 3<>/dev/tcp/127.0.0.1/$mqtt_port"
