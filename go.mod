@@ -37,6 +37,7 @@ require (
 	github.com/rs/xid v1.4.0 // indirect
 	github.com/twpayne/go-geos v0.20.1 // indirect
 	github.com/valyala/fastjson v1.6.10 // indirect
+	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
 	go.uber.org/goleak v1.3.0 // indirect
 	golang.org/x/exp v0.0.0-20230626212559-97b1e661b5df // indirect
 	golang.org/x/net v0.59.0 // indirect

@@ -14,8 +14,11 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/paulmach/orb"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/citytwin/citytwin/geo"
+	"github.com/citytwin/citytwin/geo/democity"
 	"github.com/citytwin/citytwin/ingest"
 	"github.com/citytwin/citytwin/internal/testenv"
 	"github.com/citytwin/citytwin/sim"
@@ -30,7 +33,7 @@ type stack struct {
 	cancel func()
 }
 
-func startStack(t *testing.T) *stack {
+func startStack(t *testing.T, opts ...func(*ingest.Config)) *stack {
 	t.Helper()
 	s := &stack{mq: testenv.StartMosquitto(t), db: testenv.StartInfluxDB(t)}
 	influx, err := ingest.NewInflux(ingest.InfluxConfig{URL: s.db.URL, Token: s.db.Token, Bucket: s.db.Bucket})
@@ -47,7 +50,11 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pipe, err = ingest.New(ingest.Config{SpoolDir: t.TempDir()}, ingest.NGSIDecoder{}, influx, sub, prometheus.NewRegistry(), nil)
+	cfg := ingest.Config{SpoolDir: t.TempDir()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	pipe, err = ingest.New(cfg, ingest.NGSIDecoder{}, influx, sub, prometheus.NewRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,5 +341,58 @@ func TestAcksReachBroker(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	if got := redelivered.Load(); got != 0 {
 		t.Errorf("broker redelivered %d of %d messages: their PUBACKs never arrived", got, n)
+	}
+}
+
+// TestLinksBecomeTags: readings are linked to the demo city's features and
+// the links are stored as tags; a payload reference wins over geometry, and
+// a sensor that moves is linked again.
+func TestLinksBecomeTags(t *testing.T) {
+	city, _, err := geo.NewCity(democity.Generate(democity.Config{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startStack(t, func(c *ingest.Config) { c.Linker = &ingest.CityLinker{City: city, RoadMetres: 50} })
+	pub := client(t, s.mq.URL, "pub-links")
+	roads := city.Features(geo.KindRoad)
+	parks := city.Features(geo.KindGreenArea)
+	onRoad := func(r *geo.Feature) orb.Point {
+		l := r.Geometry.(orb.LineString)
+		return orb.Point{(l[0][0] + l[len(l)-1][0]) / 2, (l[0][1] + l[len(l)-1][1]) / 2}
+	}
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+	noise := func(p orb.Point, t time.Time) []byte {
+		return fmt.Appendf(nil, `{"id":"n1","type":"NoiseLevelObserved","dateObserved":%q,"LAeq":60,"location":{"type":"Point","coordinates":[%f,%f]}}`,
+			t.Format(time.RFC3339Nano), p[0], p[1])
+	}
+	p1, p2 := onRoad(roads[10]), onRoad(roads[len(roads)/2])
+	publish(t, pub, "ngsi/links/noise/n1", noise(p1, at))
+	publish(t, pub, "ngsi/links/noise/n1", noise(p2, at.Add(time.Second))) // the sensor moved
+	// A soil probe somewhere else, whose payload names its park.
+	publish(t, pub, "ngsi/links/irrigation/s1", fmt.Appendf(nil,
+		`{"id":"s1","type":"GreenspaceRecord","dateObserved":%q,"soilMoistureVwc":0.25,"refGreenspace":"urn:ngsi-ld:Greenspace:%s","location":{"type":"Point","coordinates":[%f,%f]}}`,
+		at.Format(time.RFC3339Nano), parks[3].ID, p1[0], p1[1]))
+	waitStored(t, s.db, "tenant = 'links'", 3)
+
+	rows := s.db.Select(t, `SELECT * FROM "NoiseLevelObserved" WHERE tenant = 'links' ORDER BY time`)
+	if len(rows) != 2 {
+		t.Fatalf("%d noise rows, want 2", len(rows))
+	}
+	for i, p := range []orb.Point{p1, p2} {
+		want := city.Link(p, nil, 50)
+		got := rows[i].Tags
+		if got["district"] != want.District || got["neighbourhood"] != want.Neighbourhood || got["road"] != want.Road || want.Road == "" {
+			t.Errorf("reading %d tags %v, want district %s neighbourhood %s road %s", i, got, want.District, want.Neighbourhood, want.Road)
+		}
+		if got["greenspace"] != "" {
+			t.Errorf("a noise sensor got greenspace %s", got["greenspace"])
+		}
+	}
+	if rows[0].Tags["road"] == rows[1].Tags["road"] {
+		t.Errorf("the moved sensor kept road %s", rows[0].Tags["road"])
+	}
+	soil := s.db.Select(t, `SELECT * FROM "GreenspaceRecord" WHERE tenant = 'links'`)
+	if len(soil) != 1 || soil[0].Tags["greenspace"] != parks[3].ID || soil[0].Tags["road"] != "" {
+		t.Errorf("soil probe rows %+v, want greenspace %s from refGreenspace and no road", soil, parks[3].ID)
 	}
 }

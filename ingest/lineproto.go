@@ -8,19 +8,23 @@ import (
 
 // appendLine appends the InfluxDB line protocol for one observation to buf:
 //
-//	{EntityType},domain={domain},entity_id={id},tenant={tenant} {attr}={value},… {unix ns}
+//	{EntityType}[,district=…],domain={domain},entity_id={id}[,greenspace=…][,neighbourhood=…][,road=…],tenant={tenant}[,zone=…] {attr}={value},… {unix ns}
 //
-// Tags are in key order, as InfluxDB prefers. Numbers are always written as
+// The bracketed tags are the sensor's links to the city (o.Links), present
+// when set, so that history can be grouped by feature. Tags are in key
+// order, as InfluxDB prefers. Numbers are always written as
 // floats so that a field never flips between integer and float. The caller has
 // validated the observation (no control characters, at least one attribute).
 func appendLine(buf []byte, o *twin.Observation) []byte {
 	buf = appendEscaped(buf, o.EntityType, measurementEscapes)
-	buf = append(buf, ",domain="...)
-	buf = appendEscaped(buf, string(o.Domain), tagEscapes)
-	buf = append(buf, ",entity_id="...)
-	buf = appendEscaped(buf, o.EntityID, tagEscapes)
-	buf = append(buf, ",tenant="...)
-	buf = appendEscaped(buf, o.Tenant, tagEscapes)
+	buf = appendTag(buf, ",district=", o.Links.District)
+	buf = appendTag(buf, ",domain=", string(o.Domain))
+	buf = appendTag(buf, ",entity_id=", o.EntityID)
+	buf = appendTag(buf, ",greenspace=", o.Links.GreenArea)
+	buf = appendTag(buf, ",neighbourhood=", o.Links.Neighbourhood)
+	buf = appendTag(buf, ",road=", o.Links.Road)
+	buf = appendTag(buf, ",tenant=", o.Tenant)
+	buf = appendTag(buf, ",zone=", o.Links.IrrigationZone)
 	buf = append(buf, ' ')
 	for i, a := range o.Attrs {
 		if i > 0 {
@@ -42,6 +46,16 @@ func appendLine(buf []byte, o *twin.Observation) []byte {
 	buf = append(buf, ' ')
 	buf = strconv.AppendInt(buf, o.Time.UnixNano(), 10)
 	return append(buf, '\n')
+}
+
+// appendTag appends ",key=value" when value is set (InfluxDB has no empty
+// tag values).
+func appendTag(buf []byte, key, value string) []byte {
+	if value == "" {
+		return buf
+	}
+	buf = append(buf, key...)
+	return appendEscaped(buf, value, tagEscapes)
 }
 
 type escapeSet uint8

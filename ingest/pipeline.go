@@ -61,6 +61,9 @@ type Config struct {
 	// ErrorTopicPrefix is prepended to a message's topic to name the topic its
 	// rejections are published on; default "citytwin/errors".
 	ErrorTopicPrefix string
+	// Linker, when set, ties each accepted observation to the city's
+	// features before it is written (the links become tags).
+	Linker Linker
 	// Observe, when set, receives every stored batch of observations, in
 	// order, from a single goroutine, after they are durable. It must not block
 	// for long (the twin applies them in memory).
@@ -396,6 +399,9 @@ func (p *Pipeline) accept(b *batch, r received) {
 			if e := p.checkKinds(o); e != nil {
 				p.reject(topic, e)
 				continue
+			}
+			if p.cfg.Linker != nil {
+				p.cfg.Linker.Link(o)
 			}
 			b.buf = appendLine(b.buf, o)
 			b.points++

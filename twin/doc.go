@@ -2,10 +2,13 @@
 // their units and plausible ranges, and (in later parts) sensors linked to the
 // city's features, live indicators, alerts and scenarios.
 //
-// Package twin does no I/O. Its values are plain data: an Observation is built by
-// a decoder, checked by Validate, and then owned by whoever holds it; nothing in
-// this package keeps references to observations or spawns goroutines, so every
-// function is safe for concurrent use.
+// Package twin does no I/O and starts no goroutines. An Observation is plain
+// data: built by a decoder, checked by Validate, linked to the city at ingest,
+// then owned by whoever holds it. State is the one stateful type: the live
+// twin (latest value per sensor and attribute, links, staleness, per-feature
+// indicators), with one writer (Apply) and many readers behind a
+// sync.RWMutex; it copies what it keeps from observations. Everything else
+// is a pure function.
 //
 // Units: coordinates are WGS84 [lon, lat] in degrees; times are UTC; attribute
 // values carry the unit of their domain specification (dB(A), µg/m³, vehicles,

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
+
+	"github.com/citytwin/citytwin/geo"
 )
 
 // Kind is the type of an attribute value.
@@ -78,6 +80,10 @@ type Observation struct {
 	// Refs holds relationship attributes (refRoadSegment, refGreenspace,
 	// refDevice, …) by name, each the referenced entity id.
 	Refs map[string]string
+	// Links are the city features the sensor is tied to, set at ingest from
+	// its location and refs (zero when no cartography is loaded or the
+	// observation has no location).
+	Links geo.Links
 }
 
 // DefaultTenant is the tenant of data whose source names none.

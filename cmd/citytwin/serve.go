@@ -13,9 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/citytwin/citytwin/geo"
+	"github.com/citytwin/citytwin/geo/democity"
 	"github.com/citytwin/citytwin/ingest"
 	"github.com/citytwin/citytwin/internal/broker"
 	"github.com/citytwin/citytwin/internal/config"
+	"github.com/citytwin/citytwin/twin"
 	"github.com/citytwin/citytwin/web"
 )
 
@@ -32,6 +35,8 @@ type serveConfig struct {
 	dataDir      string
 	pipeline     ingest.Config
 	drainTimeout time.Duration
+	city         string
+	roadMetres   float64
 	pprof        bool
 	logLevel     string
 	logFormat    string
@@ -53,6 +58,8 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.String(&c.influx.Bucket, "influx-bucket", "citytwin", "InfluxDB bucket (1.8: database/retention-policy, database created if missing)")
 	s.Bool(&c.influxGzip, "influx-gzip", true, "gzip write requests")
 	s.String(&c.dataDir, "data-dir", "citytwin-data", "directory for the spool and the embedded broker's store")
+	s.String(&c.city, "city", "", "folder with the city's cartography (city.json naming GeoJSON layers); empty uses the generated demo city")
+	s.Float(&c.roadMetres, "link-road-metres", 50, "a traffic, noise or air sensor is linked to the nearest road segment within this distance")
 	s.Int64(&c.pipeline.SpoolMaxBytes, "spool-max-bytes", 8<<30, "cap of the local spool; when full, messages wait unacknowledged in the broker; negative: no cap")
 	s.Int(&c.pipeline.BatchSize, "batch-size", 5000, "points per InfluxDB write")
 	s.Duration(&c.pipeline.FlushInterval, "flush-interval", 100*time.Millisecond, "longest wait before a partial batch is written")
@@ -107,6 +114,14 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		})
 	}
 
+	city, err := loadCity(c.city, log)
+	if err != nil {
+		return err
+	}
+	c.pipeline.Linker = &ingest.CityLinker{City: city, RoadMetres: c.roadMetres}
+	state := twin.NewState(city, twin.StateConfig{})
+	c.pipeline.Observe = state.Apply
+
 	c.influx.NoGzip = !c.influxGzip
 	influx, err := ingest.NewInflux(c.influx)
 	if err != nil {
@@ -136,6 +151,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		},
 		"influxdb": influx.Ping,
 	}, log)
+	(&web.Layers{City: city, State: state}).Register(srv)
 	bg.Go(func() {
 		if err := srv.Run(bgCtx); err != nil {
 			bgErr <- err
@@ -153,8 +169,8 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	if b, p := pipe.SpoolDepth(); b > 0 {
 		log.Info("replaying spool left by a previous run", "batches", b, "points", p)
 	}
-	fmt.Fprintf(stdout, "citytwin %s serving\n  MQTT       %s (topics %v)\n  InfluxDB   %s bucket %s\n  metrics    http://%s/metrics\n  readiness  http://%s/readyz\n",
-		version, mqttURL, c.mqttTopics, c.influx.URL, c.influx.Bucket, c.httpAddr, c.httpAddr)
+	fmt.Fprintf(stdout, "citytwin %s serving\n  MQTT       %s (topics %v)\n  InfluxDB   %s bucket %s\n  metrics    http://%s/metrics\n  readiness  http://%s/readyz\n  layers     http://%s/api/v1/layers (GeoJSON with live indicators)\n",
+		version, mqttURL, c.mqttTopics, c.influx.URL, c.influx.Bucket, c.httpAddr, c.httpAddr, c.httpAddr)
 
 	var runErr error
 	select {
@@ -186,6 +202,37 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	default:
 	}
 	return nil
+}
+
+// loadCity loads the cartography from dir, or generates the demo city when
+// dir is empty, and logs what was repaired or dropped.
+func loadCity(dir string, log *slog.Logger) (*geo.City, error) {
+	var (
+		city   *geo.City
+		report geo.Report
+		err    error
+		source = dir
+	)
+	if dir == "" {
+		source = "generated demo city"
+		city, report, err = geo.NewCity(democity.Generate(democity.Config{}))
+	} else {
+		city, report, err = geo.LoadDir(dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("city %s: %w", source, err)
+	}
+	for _, k := range geo.Kinds {
+		lr := report.PerLayer[k]
+		if lr.Read == 0 && lr.Loaded == 0 {
+			continue
+		}
+		log.Info("city layer loaded", "city", source, "layer", k, "features", lr.Loaded, "repaired", lr.Repaired, "dropped", lr.Dropped)
+		for _, p := range lr.Problems {
+			log.Warn("city layer problem", "layer", k, "problem", p)
+		}
+	}
+	return city, nil
 }
 
 // setupInflux prepares the database or bucket, retrying while InfluxDB is
