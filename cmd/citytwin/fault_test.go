@@ -10,6 +10,8 @@ package main
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -243,6 +245,7 @@ func TestEmbeddedBroker(t *testing.T) {
 
 	sleepUntil(start.Add(6 * time.Second))
 	before := mustMetrics(t, ct)
+	stopBegan := time.Now()
 	if !ct.Stop(40 * time.Second) {
 		t.Fatal("citytwin did not stop gracefully")
 	}
@@ -270,6 +273,15 @@ func TestEmbeddedBroker(t *testing.T) {
 	for k := range acked {
 		if !stored[k] {
 			missing++
+			if missing <= 10 {
+				var id string
+				var ms int64
+				if i := strings.LastIndexByte(k, '@'); i > 0 {
+					id = k[:i]
+					ms, _ = strconv.ParseInt(k[i+1:], 10, 64)
+				}
+				t.Logf("missing %s published at +%v (stop began at +%v)", id, time.UnixMilli(ms).Sub(start).Round(time.Millisecond), stopBegan.Sub(start).Round(time.Millisecond))
+			}
 		}
 	}
 	if missing > 0 {

@@ -100,13 +100,15 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	var bg sync.WaitGroup
 	bgErr := make(chan error, 4)
 
-	mqttURL := c.mqttURL
+	mqttURL, subURL := c.mqttURL, c.mqttURL
+	var embedded *broker.Broker
 	if mqttURL == "" {
 		b, err := broker.New(broker.Config{Listen: c.mqttListen, DataDir: filepath.Join(c.dataDir, "broker")}, reg, log)
 		if err != nil {
 			return err
 		}
-		mqttURL = b.URL()
+		embedded = b
+		mqttURL, subURL = b.URL(), b.InternalURL()
 		bg.Go(func() {
 			if err := b.Run(bgCtx); err != nil {
 				bgErr <- err
@@ -131,7 +133,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 
 	var pipe *ingest.Pipeline
 	sub, err := ingest.NewSubscriber(ingest.SubscriberConfig{
-		URL: mqttURL, Username: c.mqttUser, Password: c.mqttPassword, ClientID: c.mqttClientID, Topics: c.mqttTopics,
+		URL: subURL, Username: c.mqttUser, Password: c.mqttPassword, ClientID: c.mqttClientID, Topics: c.mqttTopics,
 	}, func(m ingest.Message) { pipe.Handle(m) }, log)
 	if err != nil {
 		return err
@@ -165,6 +167,10 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	defer abandon()
 	go func() { pipeDone <- pipe.Run(drainCtx) }()
 	sub.Connect()
+	var runErr error
+	if embedded != nil {
+		runErr = openWhenAttached(ctx, embedded, sub)
+	}
 
 	if b, p := pipe.SpoolDepth(); b > 0 {
 		log.Info("replaying spool left by a previous run", "batches", b, "points", p)
@@ -172,11 +178,12 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	fmt.Fprintf(stdout, "citytwin %s serving\n  MQTT       %s (topics %v)\n  InfluxDB   %s bucket %s\n  metrics    http://%s/metrics\n  readiness  http://%s/readyz\n  layers     http://%s/api/v1/layers (GeoJSON with live indicators)\n",
 		version, mqttURL, c.mqttTopics, c.influx.URL, c.influx.Bucket, c.httpAddr, c.httpAddr, c.httpAddr)
 
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-bgErr:
-		log.Error("component failed; shutting down", "error", runErr)
+	if runErr == nil {
+		select {
+		case <-ctx.Done():
+		case runErr = <-bgErr:
+			log.Error("component failed; shutting down", "error", runErr)
+		}
 	}
 
 	log.Info("shutting down")
@@ -202,6 +209,22 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	default:
 	}
 	return nil
+}
+
+// openWhenAttached opens the embedded broker to devices once citytwin's own
+// session is attached (see broker.OpenPublic).
+func openWhenAttached(ctx context.Context, b *broker.Broker, sub *ingest.Subscriber) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for !sub.Connected() {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.New("embedded broker: citytwin's session did not attach within 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return b.OpenPublic()
 }
 
 // loadCity loads the cartography from dir, or generates the demo city when

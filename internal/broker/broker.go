@@ -7,7 +7,9 @@
 // default) keeps it private. Messages the broker must drop (a client's
 // in-flight window or write queue full) are counted, never silent.
 //
-// Run blocks until its context ends, then closes every listener and client.
+// Run serves citytwin's own session on a private loopback listener;
+// OpenPublic then opens the public one. Run blocks until its context ends,
+// then closes every listener and client.
 package broker
 
 import (
@@ -15,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -38,11 +41,13 @@ type Config struct {
 
 // Broker is a running embedded broker.
 type Broker struct {
-	cfg     Config
-	server  *mqtt.Server
-	log     *slog.Logger
-	dropped prometheus.Counter
-	gate    *publishGate
+	cfg      Config
+	server   *mqtt.Server
+	log      *slog.Logger
+	dropped  prometheus.Counter
+	gate     *publishGate
+	internal string        // loopback address of the listener citytwin's own session uses
+	served   chan struct{} // closed once Run has restored the store and serves
 }
 
 // New builds the broker and opens its store; Run starts listening.
@@ -73,7 +78,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Broker, erro
 		Capabilities: caps,
 		Logger:       log,
 	})
-	b := &Broker{cfg: cfg, server: s, log: log,
+	b := &Broker{cfg: cfg, server: s, log: log, served: make(chan struct{}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "citytwin", Subsystem: "broker", Name: "dropped_total",
 			Help: "Messages the embedded broker dropped because a client's in-flight window or write queue was full."})}
 	if reg != nil {
@@ -92,21 +97,59 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Broker, erro
 	if err := s.AddHook(new(pebble.Hook), &pebble.Options{Path: filepath.Join(cfg.DataDir, "pebble"), Mode: pebble.NoSync}); err != nil {
 		return nil, fmt.Errorf("broker: open store in %s: %w", cfg.DataDir, err)
 	}
-	if err := s.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: cfg.Listen})); err != nil {
-		return nil, fmt.Errorf("broker: listen on %s: %w", cfg.Listen, err)
+	// citytwin's own session attaches through a private loopback listener
+	// before the public one opens (see OpenPublic).
+	internal, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	b.internal = internal
+	if err := s.AddListener(listeners.NewTCP(listeners.Config{ID: "internal", Address: internal})); err != nil {
+		return nil, fmt.Errorf("broker: listen on %s: %w", internal, err)
 	}
 	return b, nil
 }
 
-// URL is the address clients connect to.
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := l.Addr().String()
+	return addr, l.Close()
+}
+
+// URL is the public address devices and tools connect to.
 func (b *Broker) URL() string { return "tcp://" + b.cfg.Listen }
+
+// InternalURL is the private loopback address for citytwin's own session.
+func (b *Broker) InternalURL() string { return "tcp://" + b.internal }
+
+// OpenPublic opens the public listener. Call it once citytwin's own session
+// is attached: when a persistent session resumes, mochi moves its queued
+// messages to the new connection, and a message published in that instant
+// is left with the old one and lost. Keeping publishers out until the
+// session is attached closes that window.
+//
+// It waits until Run has restored the store: a client let in before that
+// would be replaced by its stored session.
+func (b *Broker) OpenPublic() error {
+	<-b.served
+	if err := b.server.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: b.cfg.Listen})); err != nil {
+		return fmt.Errorf("broker: listen on %s: %w", b.cfg.Listen, err)
+	}
+	b.server.Listeners.Serve("tcp", b.server.EstablishConnection)
+	b.log.Info("embedded MQTT broker open to clients", "addr", b.cfg.Listen)
+	return nil
+}
 
 // Run serves until ctx ends.
 func (b *Broker) Run(ctx context.Context) error {
 	if err := b.server.Serve(); err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}
-	b.log.Info("embedded MQTT broker listening", "addr", b.cfg.Listen, "data_dir", b.cfg.DataDir)
+	close(b.served)
+	b.log.Info("embedded MQTT broker started", "internal_addr", b.internal, "data_dir", b.cfg.DataDir)
 	<-ctx.Done()
 	// mochi's Close stops the store right after disconnecting the clients,
 	// while a client's goroutine may be between acknowledging a PUBLISH and

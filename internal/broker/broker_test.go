@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -39,12 +40,22 @@ func start(t *testing.T, addr, dir string) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{b: b, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- b.Run(ctx) }()
+	waitListening(t, strings.TrimPrefix(b.InternalURL(), "tcp://"))
+	if err := b.OpenPublic(); err != nil {
+		t.Fatal(err)
+	}
+	waitListening(t, addr)
+	return r
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
-			return r
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("broker not listening: %v", err)
