@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -40,28 +39,14 @@ func start(t *testing.T, addr, dir string) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{b: b, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- b.Run(ctx) }()
-	waitListening(t, strings.TrimPrefix(b.InternalURL(), "tcp://"))
+	// OpenPublic returns once the store is restored and the listener serves
+	// (its port is bound already). No probe connections: mochi races
+	// (data race in Server.Close) with a connection still being established
+	// when it shuts down.
 	if err := b.OpenPublic(); err != nil {
 		t.Fatal(err)
 	}
-	waitListening(t, addr)
 	return r
-}
-
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("broker not listening: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func (r *running) stop(t *testing.T) {
@@ -333,11 +318,22 @@ func TestSubscriptionsSurviveRestart(t *testing.T) {
 		pub.Publish("t/x", 1, false, fmt.Sprint("after-restart-", i)).Wait()
 	}
 	pub.Disconnect(100)
+	// mochi acknowledges a PUBLISH before routing it; a session taken over in
+	// that instant loses the message (why citytwin's own session attaches
+	// before the broker opens, see OpenPublic). Let routing finish.
+	time.Sleep(100 * time.Millisecond)
 	var n atomic.Int64
-	sub = connect(t, url, "sub", false, func(_ paho.Client, m paho.Message) { n.Add(1); m.Ack() })
+	var seen sync.Map
+	sub = connect(t, url, "sub", false, func(_ paho.Client, m paho.Message) { n.Add(1); seen.Store(string(m.Payload()), m.MessageID()); m.Ack() })
 	defer sub.Disconnect(100)
 	time.Sleep(time.Second)
 	if got := n.Load(); got != 20 {
-		t.Errorf("%d of 20 messages published after the restart reached the persistent session", got)
+		var missing []string
+		for i := range 20 {
+			if _, ok := seen.Load(fmt.Sprint("after-restart-", i)); !ok {
+				missing = append(missing, fmt.Sprint(i))
+			}
+		}
+		t.Errorf("%d of 20 messages published after the restart reached the persistent session; missing %v", got, missing)
 	}
 }
