@@ -7,6 +7,11 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
+
+	"github.com/citytwin/citytwin/geo"
 )
 
 // Shape is the wire representation a sensor uses for its readings.
@@ -129,6 +134,12 @@ type FleetConfig struct {
 	// Shapes are assigned round-robin: sensor i uses Shapes[i%len(Shapes)];
 	// nil means all shapes (the package variable Shapes).
 	Shapes []Shape
+	// City, when set, places the fleet on the city's features instead of in
+	// BBox: traffic sensors on road segments (refRoadSegment names the
+	// segment), noise and air sensors 5–15 m beside a road, soil probes
+	// inside green areas (refGreenspace names the park) and weather stations
+	// at a park's centre.
+	City *geo.City
 }
 
 // ErrInvalidConfig is wrapped by every FleetConfig and RunConfig validation error.
@@ -276,11 +287,71 @@ func NewFleet(cfg FleetConfig) *Fleet {
 			s.RefGreenspace = "urn:ngsi-ld:Greenspace:" + cfg.Tenant + "-g" + strconv.Itoa(soils/2)
 			soils++
 		}
+		if cfg.City != nil {
+			placeOnCity(&s, cfg.City, rng)
+		}
 		f.sensors[i] = s
 		f.params[i] = p
 		f.topics[i] = s.topic(cfg.Tenant)
 	}
 	return f
+}
+
+// placeOnCity moves a sensor onto the city's features (see FleetConfig.City).
+// Layers the city lacks leave the sensor where it was.
+func placeOnCity(s *Sensor, city *geo.City, rng *rand.Rand) {
+	roads, parks := city.Features(geo.KindRoad), city.Features(geo.KindGreenArea)
+	switch s.Type {
+	case TypeTraffic, TypeNoise, TypeAir:
+		if len(roads) == 0 {
+			return
+		}
+		r := roads[rng.IntN(len(roads))]
+		line, ok := r.Geometry.(orb.LineString)
+		if !ok || len(line) < 2 {
+			return
+		}
+		a, b := line[0], line[len(line)-1]
+		mid := orb.Point{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2}
+		if s.Type == TypeTraffic {
+			s.Road = [][2]float64{{a[0], a[1]}, {b[0], b[1]}}
+			s.Lon, s.Lat = round(mid[0], 6), round(mid[1], 6)
+			s.RefRoadSegment = "urn:ngsi-ld:RoadSegment:" + r.ID
+			return
+		}
+		// Beside the road: 5–15 m along its normal.
+		cosLat := math.Cos(mid[1] * math.Pi / 180)
+		dx, dy := (b[0]-a[0])*cosLat, b[1]-a[1]
+		n := math.Hypot(dx, dy)
+		if n == 0 {
+			return
+		}
+		off := (5 + rng.Float64()*10) / metresPerDegLat
+		s.Lon = round(mid[0]-dy/n*off/cosLat, 6)
+		s.Lat = round(mid[1]+dx/n*off, 6)
+	case TypeSoil, TypeWeather:
+		if len(parks) == 0 {
+			return
+		}
+		g := parks[rng.IntN(len(parks))]
+		poly, ok := g.Geometry.(orb.Polygon)
+		if !ok {
+			return
+		}
+		bound := poly.Bound()
+		at := bound.Center()
+		if s.Type == TypeSoil {
+			for range 50 {
+				p := orb.Point{bound.Min[0] + rng.Float64()*(bound.Max[0]-bound.Min[0]), bound.Min[1] + rng.Float64()*(bound.Max[1]-bound.Min[1])}
+				if planar.PolygonContains(poly, p) {
+					at = p
+					break
+				}
+			}
+			s.RefGreenspace = "urn:ngsi-ld:Greenspace:" + g.ID
+		}
+		s.Lon, s.Lat = round(at[0], 6), round(at[1], 6)
+	}
 }
 
 const metresPerDegLat = 111_320.0

@@ -20,6 +20,7 @@ type simulateConfig struct {
 	duration                time.Duration
 	shapes                  []string
 	publishers              int
+	city                    string
 	logLevel                string
 }
 
@@ -36,6 +37,7 @@ func simulateFlags(getenv func(string) string) (*config.Set, *simulateConfig) {
 	s.Duration(&c.duration, "sim-duration", 0, "stop after this long; 0 runs until interrupted")
 	s.Strings(&c.shapes, "sim-shapes", nil, "payload shapes to use, comma-separated; empty uses all of "+shapeList())
 	s.Int(&c.publishers, "sim-publishers", 1, "parallel MQTT connections")
+	s.String(&c.city, "sim-city", "", "place the fleet on this city's cartography (a CITYTWIN_CITY folder); empty uses the generated demo city, as serve does")
 	s.String(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	return s, c
 }
@@ -58,7 +60,11 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	fc := sim.FleetConfig{Count: c.count, Tenant: c.tenant, Seed: int64(c.seed)}
+	city, err := loadCity(c.city, log)
+	if err != nil {
+		return err
+	}
+	fc := sim.FleetConfig{Count: c.count, Tenant: c.tenant, Seed: int64(c.seed), City: city}
 	for _, s := range c.shapes {
 		fc.Shapes = append(fc.Shapes, sim.Shape(s))
 	}
