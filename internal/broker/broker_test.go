@@ -145,37 +145,11 @@ func TestShutdownMidStream(t *testing.T) {
 	}
 	sub.Disconnect(100)
 
-	var acked sync.Map
-	var wg sync.WaitGroup
-	for p := range 4 {
-		pub := connect(t, url, fmt.Sprint("pub", p), true, nil)
-		wg.Go(func() {
-			type sent struct {
-				tok  paho.Token
-				body string
-			}
-			window := make(chan sent, 100)
-			var waiter sync.WaitGroup
-			waiter.Go(func() {
-				for s := range window {
-					if s.tok.WaitTimeout(3*time.Second) && s.tok.Error() == nil {
-						acked.Store(s.body, true)
-					}
-				}
-			})
-			for i := 0; pub.IsConnectionOpen(); i++ {
-				body := fmt.Sprintf("p%d-%d", p, i)
-				window <- sent{pub.Publish("t/x", 1, false, body), body}
-			}
-			close(window)
-			waiter.Wait()
-		})
-	}
+	pubs := startPublishers(t, url, 4, 100, 0)
 	time.Sleep(500 * time.Millisecond)
 	r.stop(t)
-	wg.Wait()
-	n := 0
-	acked.Range(func(any, any) bool { n++; return true })
+	acked := pubs.wait()
+	n := len(acked)
 	if n < 100 {
 		t.Fatalf("only %d messages acknowledged before the shutdown", n)
 	}
@@ -194,14 +168,7 @@ func TestShutdownMidStream(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	mu.Lock()
 	defer mu.Unlock()
-	missing := 0
-	acked.Range(func(k, _ any) bool {
-		if !got[k.(string)] {
-			missing++
-		}
-		return true
-	})
-	if missing > 0 {
+	if missing := undelivered(acked, got); missing > 0 {
 		t.Errorf("%d of %d acknowledged messages lost across the restart", missing, n)
 	}
 	t.Logf("%d acknowledged before shutdown, %d delivered after restart", n, len(got))
@@ -247,20 +214,7 @@ func TestOnlineSubscriberShutdown(t *testing.T) {
 		}
 	}()
 
-	var acked sync.Map
-	var wg sync.WaitGroup
-	for p := range 4 {
-		pub := connect(t, url, fmt.Sprint("pub", p), true, nil)
-		wg.Go(func() {
-			for i := 0; pub.IsConnectionOpen(); i++ {
-				body := fmt.Sprintf("p%d-%d", p, i)
-				if tok := pub.Publish("t/x", 1, false, body); tok.WaitTimeout(3*time.Second) && tok.Error() == nil {
-					acked.Store(body, true)
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
-		})
-	}
+	pubs := startPublishers(t, url, 4, 1, 2*time.Millisecond)
 	time.Sleep(1500 * time.Millisecond)
 	stopped.Store(true)
 	<-ackerDone
@@ -269,7 +223,7 @@ func TestOnlineSubscriberShutdown(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	sub.Disconnect(200)
 	r.stop(t)
-	wg.Wait()
+	acked := pubs.wait()
 
 	r = start(t, addr, dir)
 	defer r.stop(t)
@@ -283,18 +237,10 @@ func TestOnlineSubscriberShutdown(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	mu.Lock()
 	defer mu.Unlock()
-	n, missing := 0, 0
-	acked.Range(func(k, _ any) bool {
-		n++
-		if !got[k.(string)] {
-			missing++
-		}
-		return true
-	})
-	if missing > 0 {
-		t.Errorf("%d of %d acknowledged messages never delivered", missing, n)
+	if missing := undelivered(acked, got); missing > 0 {
+		t.Errorf("%d of %d acknowledged messages never delivered", missing, len(acked))
 	}
-	t.Logf("%d acknowledged to publishers, %d distinct delivered", n, len(got))
+	t.Logf("%d acknowledged to publishers, %d distinct delivered", len(acked), len(got))
 }
 
 // TestSubscriptionsSurviveRestart: a persistent session's subscriptions are
@@ -336,4 +282,68 @@ func TestSubscriptionsSurviveRestart(t *testing.T) {
 		}
 		t.Errorf("%d of 20 messages published after the restart reached the persistent session; missing %v", got, missing)
 	}
+}
+
+// publishers publish QoS 1 messages "p{n}-{i}" on t/x until their connection
+// closes (the broker shuts down), each with up to window messages
+// unacknowledged and pause between publishes, and record every message the
+// broker acknowledged.
+type publishers struct {
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	acked map[string]bool
+}
+
+func startPublishers(t *testing.T, url string, n, window int, pause time.Duration) *publishers {
+	t.Helper()
+	ps := &publishers{acked: map[string]bool{}}
+	for p := range n {
+		pub := connect(t, url, fmt.Sprint("pub", p), true, nil)
+		ps.wg.Go(func() {
+			type sent struct {
+				tok  paho.Token
+				body string
+			}
+			inflight := make(chan sent, window)
+			var waiter sync.WaitGroup
+			waiter.Go(func() {
+				for s := range inflight {
+					if s.tok.WaitTimeout(3*time.Second) && s.tok.Error() == nil {
+						ps.mu.Lock()
+						ps.acked[s.body] = true
+						ps.mu.Unlock()
+					}
+				}
+			})
+			for i := 0; pub.IsConnectionOpen(); i++ {
+				body := fmt.Sprintf("p%d-%d", p, i)
+				inflight <- sent{pub.Publish("t/x", 1, false, body), body}
+				if pause > 0 {
+					time.Sleep(pause)
+				}
+			}
+			close(inflight)
+			waiter.Wait()
+		})
+	}
+	return ps
+}
+
+// wait returns the acknowledged messages once every publisher has ended.
+func (ps *publishers) wait() map[string]bool {
+	ps.wg.Wait()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.acked
+}
+
+// undelivered counts the acknowledged messages that never arrived.
+func undelivered(acked, got map[string]bool) int {
+	n := 0
+	for k := range acked {
+		if !got[k] {
+			n++
+		}
+	}
+	return n
 }
