@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/project"
 )
 
 // CRS names accepted in LayerSource.CRS.
@@ -189,41 +190,13 @@ func decideCRS(explicit, fileCRS string, geoms []orb.Geometry) (utm bool, note s
 	return false, "", fmt.Errorf("projected coordinates in an unknown CRS (crs member %q); set CRS to %s if they are UTM 32N", fileCRS, CRSUTM32N)
 }
 
+// reproject converts a geometry from UTM 32N to WGS84, in place where orb
+// does so.
 func reproject(g orb.Geometry) orb.Geometry {
-	tr := func(ps []orb.Point) {
-		for i, p := range ps {
-			lon, lat := UTM32NToWGS84(p[0], p[1])
-			ps[i] = orb.Point{lon, lat}
-		}
-	}
-	switch g := g.(type) {
-	case orb.Point:
-		lon, lat := UTM32NToWGS84(g[0], g[1])
+	return project.Geometry(g, func(p orb.Point) orb.Point {
+		lon, lat := UTM32NToWGS84(p[0], p[1])
 		return orb.Point{lon, lat}
-	case orb.MultiPoint:
-		tr(g)
-	case orb.LineString:
-		tr(g)
-	case orb.MultiLineString:
-		for _, l := range g {
-			tr(l)
-		}
-	case orb.Polygon:
-		for _, r := range g {
-			tr(r)
-		}
-	case orb.MultiPolygon:
-		for _, p := range g {
-			for _, r := range p {
-				tr(r)
-			}
-		}
-	case orb.Collection:
-		for i, c := range g {
-			g[i] = reproject(c)
-		}
-	}
-	return g
+	})
 }
 
 func featureID(src LayerSource, f *gjFeature, i int) string {
