@@ -65,15 +65,8 @@ func StartInfluxDB(t testing.TB) *InfluxDB {
 	}
 
 	dir := t.TempDir()
-	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
-	rpcAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
 	confPath := filepath.Join(dir, "influxdb.conf")
-	if err := os.WriteFile(confPath, []byte(influxConfig(dir, httpAddr, rpcAddr)), 0o644); err != nil {
-		t.Fatalf("testenv: %v", err)
-	}
-
 	i := &InfluxDB{
-		URL:      "http://" + httpAddr,
 		Database: influxDatabase,
 		Bucket:   influxDatabase + "/autogen",
 		Org:      "citytwin",
@@ -100,10 +93,30 @@ func StartInfluxDB(t testing.TB) *InfluxDB {
 			t.Logf("testenv: tail of %s:\n%s", i.proc.logPath, i.proc.logTail(50))
 		}
 	})
-	if err := i.proc.start(); err != nil {
-		t.Fatalf("testenv: %v", err)
+	// A port from FreePort may be taken again before influxd binds it (other
+	// tests start servers and open connections meanwhile): when influxd dies
+	// at start, try again with other ports.
+	for attempt := 1; ; attempt++ {
+		httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+		rpcAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(FreePort(t)))
+		if err := os.WriteFile(confPath, []byte(influxConfig(dir, httpAddr, rpcAddr)), 0o644); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		i.URL = "http://" + httpAddr
+		if err := i.proc.start(); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+		err := i.proc.waitFor(influxReadyTimeout, i.ping)
+		if err == nil {
+			break
+		}
+		exited := i.proc.exited()
+		i.proc.stop(30 * time.Second)
+		if !exited || attempt == 3 {
+			t.Fatalf("testenv: %v; tail of %s:\n%s", err, i.proc.logPath, i.proc.logTail(30))
+		}
+		t.Logf("testenv: influxd exited at start (attempt %d: %v); retrying on other ports", attempt, err)
 	}
-	i.waitReady(i.ping)
 	i.Exec(t, fmt.Sprintf("CREATE DATABASE %s; CREATE DATABASE %s", quoteIdent(i.Database), quoteIdent(influxProbeDatabase)))
 	i.waitReady(i.probeWrite)
 	return i
