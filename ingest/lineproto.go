@@ -3,12 +3,18 @@ package ingest
 import (
 	"strconv"
 
+	"github.com/paulmach/orb"
+
 	"github.com/citytwin/citytwin/twin"
 )
 
 // appendLine appends the InfluxDB line protocol for one observation to buf:
 //
-//	{EntityType}[,district=…],domain={domain},entity_id={id}[,greenspace=…][,neighbourhood=…][,road=…],tenant={tenant}[,zone=…] {attr}={value},… {unix ns}
+//	{EntityType}[,district=…],domain={domain},entity_id={id}[,greenspace=…][,neighbourhood=…][,road=…],tenant={tenant}[,zone=…] {attr}={value},…[,location="{GeoJSON}"] {unix ns}
+//
+// The location field, present when the observation has one, holds the
+// geometry as compact GeoJSON ({"type":"Point","coordinates":[lon,lat]}) so
+// that the live state can be rebuilt from InfluxDB after a restart.
 //
 // The bracketed tags are the sensor's links to the city (o.Links), present
 // when set, so that history can be grouped by feature. Tags are in key
@@ -43,9 +49,44 @@ func appendLine(buf []byte, o *twin.Observation) []byte {
 			buf = append(buf, '"')
 		}
 	}
+	if o.Location != nil {
+		buf = append(buf, `,location="`...)
+		buf = appendGeoJSON(buf, o.Location)
+		buf = append(buf, '"')
+	}
 	buf = append(buf, ' ')
 	buf = strconv.AppendInt(buf, o.Time.UnixNano(), 10)
 	return append(buf, '\n')
+}
+
+// appendGeoJSON appends a Point or LineString as GeoJSON already escaped for
+// a line-protocol string field (it holds no '"' or '\\' to escape: keys are
+// written with \" ). Other geometries are not produced by the decoders.
+func appendGeoJSON(buf []byte, g orb.Geometry) []byte {
+	appendPt := func(buf []byte, p orb.Point) []byte {
+		buf = append(buf, '[')
+		buf = strconv.AppendFloat(buf, p[0], 'f', -1, 64)
+		buf = append(buf, ',')
+		buf = strconv.AppendFloat(buf, p[1], 'f', -1, 64)
+		return append(buf, ']')
+	}
+	switch g := g.(type) {
+	case orb.Point:
+		buf = append(buf, `{\"type\":\"Point\",\"coordinates\":`...)
+		buf = appendPt(buf, g)
+	case orb.LineString:
+		buf = append(buf, `{\"type\":\"LineString\",\"coordinates\":[`...)
+		for i, p := range g {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendPt(buf, p)
+		}
+		buf = append(buf, ']')
+	default:
+		return append(buf, "null"...)
+	}
+	return append(buf, '}')
 }
 
 // appendTag appends ",key=value" when value is set (InfluxDB has no empty
