@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
+	"github.com/tidwall/rtree"
 
 	"github.com/citytwin/citytwin/geo"
 )
@@ -114,6 +115,8 @@ type State struct {
 	sensors []sensor
 	// byFeature[slot][featureID] lists the sensors linked to a feature.
 	byFeature [nSlots]map[string][]int32
+	// where indexes the bound of each located sensor, per tenant id.
+	where map[uint32]*rtree.RTreeG[int32]
 }
 
 // Feature slots of the inverted index.
@@ -206,7 +209,8 @@ func (in *interner) str(i uint32) string { return in.strs[i] }
 // NewState returns an empty twin state over city, which may be nil (no
 // features: sensor state only, feature indicators from links alone).
 func NewState(city *geo.City, cfg StateConfig) *State {
-	s := &State{city: city, cfg: cfg.withDefaults(), index: make(map[sensorKey]int32)}
+	s := &State{city: city, cfg: cfg.withDefaults(), index: make(map[sensorKey]int32),
+		where: make(map[uint32]*rtree.RTreeG[int32])}
 	s.strs.id("")
 	for i := range s.byFeature {
 		s.byFeature[i] = make(map[string][]int32)
@@ -268,7 +272,7 @@ func (s *State) apply(o *Observation) {
 			}
 		}
 		if o.Location != nil && (sn.loc == nil || !orb.Equal(sn.loc, o.Location)) {
-			sn.loc = orb.Clone(o.Location)
+			s.move(idx, orb.Clone(o.Location))
 		}
 		if (o.Location != nil || o.Links != geo.Links{}) && o.Links != sn.links {
 			s.relink(idx, o.Links)
@@ -309,6 +313,24 @@ func (s *State) apply(o *Observation) {
 			v.unit = s.strs.id(a.Unit)
 		}
 	}
+}
+
+// move sets sensor idx's location and updates the spatial index.
+func (s *State) move(idx int32, loc orb.Geometry) {
+	sn := &s.sensors[idx]
+	tr := s.where[sn.tenant]
+	if tr == nil {
+		tr = new(rtree.RTreeG[int32])
+		s.where[sn.tenant] = tr
+	}
+	nb := loc.Bound()
+	if sn.loc != nil {
+		ob := sn.loc.Bound()
+		tr.Replace(ob.Min, ob.Max, idx, nb.Min, nb.Max, idx)
+	} else {
+		tr.Insert(nb.Min, nb.Max, idx)
+	}
+	sn.loc = loc
 }
 
 // relink moves sensor idx from the features of its old links to those of l.
