@@ -142,7 +142,8 @@ func (s *Subscriber) Connect() {
 // Connected reports whether the session is up and subscribed.
 func (s *Subscriber) Connected() bool { return s.connected.Load() && s.client.IsConnectionOpen() }
 
-// PublishError queues a rejection notice; false when the queue is full.
+// PublishError queues a notice (a rejection, or an alert event) for
+// publication at QoS 1; false when the queue is full.
 func (s *Subscriber) PublishError(topic string, payload []byte) bool {
 	select {
 	case s.notices <- notice{topic, payload}:

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // alert day/night periods in the configured zone, also where the system has no zoneinfo
 )
 
 // version is set at build time with -ldflags "-X main.version=…".

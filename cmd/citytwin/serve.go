@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,11 +16,13 @@ import (
 
 	"github.com/citytwin/citytwin/geo"
 	"github.com/citytwin/citytwin/geo/democity"
+	"github.com/citytwin/citytwin/history"
 	"github.com/citytwin/citytwin/ingest"
 	"github.com/citytwin/citytwin/internal/broker"
 	"github.com/citytwin/citytwin/internal/config"
 	"github.com/citytwin/citytwin/twin"
 	"github.com/citytwin/citytwin/web"
+	"github.com/citytwin/citytwin/web/ngsild"
 )
 
 type serveConfig struct {
@@ -37,6 +40,9 @@ type serveConfig struct {
 	drainTimeout time.Duration
 	city         string
 	roadMetres   float64
+	rebuild      time.Duration
+	alertRules   string
+	timeZone     string
 	pprof        bool
 	logLevel     string
 	logFormat    string
@@ -59,6 +65,9 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.Bool(&c.influxGzip, "influx-gzip", true, "gzip write requests")
 	s.String(&c.dataDir, "data-dir", "citytwin-data", "directory for the spool and the embedded broker's store")
 	s.String(&c.city, "city", "", "folder with the city's cartography (city.json naming GeoJSON layers); empty uses the generated demo city")
+	s.Duration(&c.rebuild, "rebuild-window", 3*time.Hour, "at start the live state is rebuilt from the newest points stored in this window; 0 starts empty")
+	s.String(&c.alertRules, "alert-rules", "", `JSON file of alert rules merged over the defaults ({"rules":[{"id":"noise-dpcm-iv","threshold":60}]}); empty uses the defaults`)
+	s.String(&c.timeZone, "time-zone", "Europe/Rome", "IANA time zone of the day and night periods of alert rules")
 	s.Float(&c.roadMetres, "link-road-metres", 50, "a traffic, noise or air sensor is linked to the nearest road segment within this distance")
 	s.Int64(&c.pipeline.SpoolMaxBytes, "spool-max-bytes", 8<<30, "cap of the local spool; when full, messages wait unacknowledged in the broker; negative: no cap")
 	s.Int(&c.pipeline.BatchSize, "batch-size", 5000, "points per InfluxDB write")
@@ -122,7 +131,11 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	}
 	c.pipeline.Linker = &ingest.CityLinker{City: city, RoadMetres: c.roadMetres}
 	state := twin.NewState(city, twin.StateConfig{})
-	c.pipeline.Observe = state.Apply
+	alerts, err := newAlerts(c)
+	if err != nil {
+		return err
+	}
+	am := newAlertMetrics(reg)
 
 	c.influx.NoGzip = !c.influxGzip
 	influx, err := ingest.NewInflux(c.influx)
@@ -130,6 +143,12 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		return err
 	}
 	defer influx.Close()
+	hist, err := history.New(history.Config{URL: c.influx.URL, Token: c.influx.Token, Org: c.influx.Org, Bucket: c.influx.Bucket, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer hist.Close()
+	var rebuilt atomic.Bool
 
 	var pipe *ingest.Pipeline
 	sub, err := ingest.NewSubscriber(ingest.SubscriberConfig{
@@ -139,6 +158,10 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		return err
 	}
 	c.pipeline.SpoolDir = filepath.Join(c.dataDir, "spool")
+	c.pipeline.Observe = func(obs []twin.Observation) {
+		state.Apply(obs)
+		am.report(alerts.Apply(obs), sub, log)
+	}
 	pipe, err = ingest.New(c.pipeline, ingest.NGSIDecoder{}, influx, sub, reg, log)
 	if err != nil {
 		return err
@@ -152,15 +175,40 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 			return nil
 		},
 		"influxdb": influx.Ping,
+		"twin": func(context.Context) error {
+			if !rebuilt.Load() {
+				return errors.New("rebuilding the live state from InfluxDB")
+			}
+			return nil
+		},
 	}, log)
 	(&web.Layers{City: city, State: state}).Register(srv)
+	(&ngsild.Handler{State: state, City: city, History: hist}).Register(srv)
+	(&web.AlertsAPI{Alerts: alerts}).Register(srv)
+	bg.Go(func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-bgCtx.Done():
+				return
+			case now := <-t.C:
+				am.report(alerts.Tick(now), sub, log)
+			}
+		}
+	})
 	bg.Go(func() {
 		if err := srv.Run(bgCtx); err != nil {
 			bgErr <- err
 		}
 	})
 	bg.Go(func() { _ = sub.Run(bgCtx) })
-	bg.Go(func() { setupInflux(bgCtx, influx, log) })
+	bg.Go(func() {
+		if setupInflux(bgCtx, influx, log) {
+			rebuildState(bgCtx, hist, state, c.rebuild, log)
+		}
+		rebuilt.Store(true)
+	})
 
 	pipeDone := make(chan error, 1)
 	drainCtx, abandon := context.WithCancel(context.Background())
@@ -175,8 +223,8 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	if b, p := pipe.SpoolDepth(); b > 0 {
 		log.Info("replaying spool left by a previous run", "batches", b, "points", p)
 	}
-	fmt.Fprintf(stdout, "citytwin %s serving\n  MQTT       %s (topics %v)\n  InfluxDB   %s bucket %s\n  metrics    http://%s/metrics\n  readiness  http://%s/readyz\n  layers     http://%s/api/v1/layers (GeoJSON with live indicators)\n",
-		version, mqttURL, c.mqttTopics, c.influx.URL, c.influx.Bucket, c.httpAddr, c.httpAddr, c.httpAddr)
+	fmt.Fprintf(stdout, "citytwin %s serving\n  MQTT       %s (topics %v)\n  InfluxDB   %s bucket %s\n  metrics    http://%s/metrics\n  readiness  http://%s/readyz\n  layers     http://%s/api/v1/layers (GeoJSON with live indicators)\n  NGSI-LD    http://%s/ngsi-ld/v1/entities\n  alerts     http://%s/api/v1/alerts (events on MQTT %s/#)\n",
+		version, mqttURL, c.mqttTopics, c.influx.URL, c.influx.Bucket, c.httpAddr, c.httpAddr, c.httpAddr, c.httpAddr, c.httpAddr, alertTopicPrefix)
 
 	if runErr == nil {
 		select {
@@ -258,21 +306,52 @@ func loadCity(dir string, log *slog.Logger) (*geo.City, error) {
 	return city, nil
 }
 
+// rebuildState applies the newest stored value of every sensor's attributes
+// in the window to the live state, so that a restart does not blank the
+// map, retrying while InfluxDB fails. Live observations may arrive
+// meanwhile: the state keeps the newer value of each attribute either way.
+func rebuildState(ctx context.Context, hist *history.Store, state *twin.State, window time.Duration, log *slog.Logger) {
+	if window <= 0 {
+		return
+	}
+	backoff := time.Second
+	for {
+		start, n := time.Now(), 0
+		err := hist.Latest(ctx, window, func(obs []twin.Observation) error {
+			state.Apply(obs)
+			n += len(obs)
+			return nil
+		})
+		if err == nil {
+			log.Info("live state rebuilt from InfluxDB", "window", window, "observations", n, "sensors", state.Len(), "took", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		log.Warn("rebuilding the live state failed; retrying", "error", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
 // setupInflux prepares the database or bucket, retrying while InfluxDB is
-// unreachable (meanwhile batches go to the spool).
-func setupInflux(ctx context.Context, influx *ingest.Influx, log *slog.Logger) {
+// unreachable (meanwhile batches go to the spool). It reports whether setup
+// succeeded before ctx ended.
+func setupInflux(ctx context.Context, influx *ingest.Influx, log *slog.Logger) bool {
 	backoff := time.Second
 	for {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := influx.Setup(sctx)
 		cancel()
 		if err == nil {
-			return
+			return true
 		}
 		log.Warn("influxdb setup failed; retrying", "error", err, "in", backoff)
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 30*time.Second)

@@ -1,0 +1,81 @@
+package ngsild
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/citytwin/citytwin/geo"
+	"github.com/citytwin/citytwin/geo/democity"
+	"github.com/citytwin/citytwin/twin"
+)
+
+// benchState returns a twin of n sensors placed uniformly at random over
+// the demo city's bound, each linked to the city and carrying one value.
+func benchState(tb testing.TB, n int) (*twin.State, *geo.City) {
+	city, _, err := geo.NewCity(democity.Generate(democity.Config{}))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st := twin.NewState(city, twin.StateConfig{})
+	b := city.Bound()
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Now()
+	obs := make([]twin.Observation, 0, 1000)
+	for i := range n {
+		p := orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}
+		obs = append(obs, twin.Observation{
+			Tenant: twin.DefaultTenant, EntityID: fmt.Sprintf("urn:ngsi-ld:NoiseLevelObserved:n%06d", i),
+			EntityType: "NoiseLevelObserved", Domain: twin.DomainNoise, Time: now, Location: p,
+			Attrs: []twin.Attr{{Name: "LAeq", Kind: twin.KindNumber, Num: 40 + float64(i%40), Unit: "2N"}},
+			Links: city.Link(p, nil, 50),
+		})
+		if len(obs) == cap(obs) {
+			st.Apply(obs)
+			obs = obs[:0]
+		}
+	}
+	st.Apply(obs)
+	return st, city
+}
+
+// BenchmarkNear answers "which noise sensors within 500 m of this point
+// exceed 65 dB(A)" over 100,000 sensors through the HTTP handler, with the
+// spatial index and with the linear-scan baseline, in one run.
+func BenchmarkNear(b *testing.B) {
+	st, city := benchState(b, 100_000)
+	c := city.Bound().Center()
+	url := fmt.Sprintf("/ngsi-ld/v1/entities?type=NoiseLevelObserved&q=LAeq%%3E65&georel=near;maxDistance==500&geometry=Point&coordinates=[%f,%f]&limit=100&count=true", c[0], c[1])
+	for _, mode := range []struct {
+		name   string
+		linear bool
+	}{{"index", false}, {"linear", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			h := &Handler{State: st, City: city, linearScan: mode.linear}
+			mux := http.NewServeMux()
+			h.Register(mux)
+			req := httptest.NewRequest(http.MethodGet, url, nil)
+			var n string
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				mux.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+				n = rec.Header().Get("NGSILD-Results-Count")
+			}
+			b.ReportMetric(float64(atoi(n)), "results")
+		})
+	}
+}
+
+func atoi(s string) int {
+	var n int
+	fmt.Sscan(s, &n)
+	return n
+}
