@@ -88,8 +88,8 @@ type citytwinProc struct {
 
 // startCitytwin starts `citytwin serve` against mq and db with its own data
 // dir and HTTP port, and waits until /readyz answers 200. With mq nil it runs
-// its embedded broker on a free port.
-func startCitytwin(t *testing.T, mq *testenv.Mosquitto, db *testenv.InfluxDB, clientID string) *citytwinProc {
+// its embedded broker on a free port. env adds KEY=value settings.
+func startCitytwin(t *testing.T, mq *testenv.Mosquitto, db *testenv.InfluxDB, clientID string, env ...string) *citytwinProc {
 	t.Helper()
 	dir := t.TempDir()
 	p := &citytwinProc{
@@ -121,6 +121,7 @@ func startCitytwin(t *testing.T, mq *testenv.Mosquitto, db *testenv.InfluxDB, cl
 		"CITYTWIN_DATA_DIR="+p.DataDir,
 		"CITYTWIN_HTTP_ADDR="+p.HTTPAddr,
 	)
+	p.env = append(p.env, env...)
 	t.Cleanup(func() {
 		if graceful := p.Stop(40 * time.Second); !graceful {
 			t.Errorf("citytwin did not stop within 40 s of SIGTERM and was killed")
