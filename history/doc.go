@@ -11,8 +11,8 @@
 //
 // Every computation runs in InfluxDB, in Flux: filtering by tenant, entity
 // and attribute, last N (tail), aggregates per bucket (window with mean, min,
-// max, sum, count) and the newest value per series (last, pivot). Store
-// merges and sorts what comes back, no more. The programs use only what the
+// max, sum, count) and the newest value of each entity's fields (group,
+// sort, unique). Store merges and sorts what comes back, no more. The programs use only what the
 // Flux 0.65 of InfluxDB 1.8.10 offers (/api/v2/query, bucket
 // "database/retention-policy") and run unchanged on InfluxDB 2.x. 1.8 takes
 // no query parameters, so user strings are written into the program as

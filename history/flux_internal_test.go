@@ -74,29 +74,30 @@ func TestRawFlux(t *testing.T) {
 func TestAggregateFlux(t *testing.T) {
 	a := &aggregation{numeric: []string{"no2"}, all: []string{"airQualityLevel", "no2"},
 		methods: []string{"avg", "totalCount"}, every: time.Hour}
-	want := `numeric = from(bucket: "citytwin/autogen")
-	|> range(start: 2026-01-10T00:00:00Z, stop: 2026-01-11T00:00:00Z)
-	|> filter(fn: (r) => r.tenant == "t1" and r.entity_id == "urn:ngsi-ld:AirQualityObserved:aq1")
-	|> filter(fn: (r) => r._field == "no2")
-	|> filter(fn: (r) => r._time < 2026-01-11T00:00:00Z)
-	|> group(columns: ["_start", "_stop", "_field"])
-	|> window(every: 1h, createEmpty: false)
-all = from(bucket: "citytwin/autogen")
+	want := `data = from(bucket: "citytwin/autogen")
 	|> range(start: 2026-01-10T00:00:00Z, stop: 2026-01-11T00:00:00Z)
 	|> filter(fn: (r) => r.tenant == "t1" and r.entity_id == "urn:ngsi-ld:AirQualityObserved:aq1")
 	|> filter(fn: (r) => r._field == "airQualityLevel" or r._field == "no2")
 	|> filter(fn: (r) => r._time < 2026-01-11T00:00:00Z)
 	|> group(columns: ["_start", "_stop", "_field"])
 	|> window(every: 1h, createEmpty: false)
+numeric = data
+	|> filter(fn: (r) => r._field == "no2")
 numeric
 	|> mean()
 	|> yield(name: "avg")
-all
+data
 	|> count()
 	|> yield(name: "totalCount")
 `
 	if got := aggregateFlux(&sel1, a); got != want {
 		t.Errorf("aggregateFlux:\n%s\nwant:\n%s", got, want)
+	}
+
+	// Only numeric fields: no second filter.
+	if got := aggregateFlux(&sel1, &aggregation{numeric: []string{"no2"}, all: []string{"no2"},
+		methods: []string{"max", "totalCount"}}); strings.Contains(got, "numeric =") || !strings.Contains(got, "data\n\t|> max()") {
+		t.Errorf("aggregateFlux over numbers only:\n%s", got)
 	}
 
 	// Only methods for numbers, no numeric field: nothing to ask.
@@ -106,7 +107,7 @@ all
 
 	// Whole range, last 2 buckets.
 	got := aggregateFlux(&sel1, &aggregation{numeric: []string{"no2"}, all: []string{"no2"}, methods: []string{"max"}, lastN: 2})
-	if strings.Contains(got, "window(") || strings.Contains(got, "all =") ||
+	if strings.Contains(got, "window(") || strings.Contains(got, "numeric =") ||
 		!strings.Contains(got, "\t|> max()\n\t|> group(columns: [\"_field\"])\n\t|> sort(columns: [\"_start\"])\n\t|> tail(n: 2)\n\t|> yield(name: \"max\")\n") {
 		t.Errorf("aggregateFlux whole range with lastN:\n%s", got)
 	}
@@ -115,17 +116,13 @@ all
 func TestLatestFlux(t *testing.T) {
 	want := `from(bucket: "citytwin/autogen")
 	|> range(start: 2026-01-10T00:00:00Z, stop: 2026-01-10T01:05:00.5Z)
-	|> last()
-	|> set(key: "_p", value: "f")
-	|> pivot(rowKey: ["_time"], columnKey: ["_p", "_field"], valueColumn: "_value")
-	|> group(columns: ["tenant", "entity_id"])
+	|> group(columns: ["_measurement", "_field", "tenant"])
+	|> sort(columns: ["_time"], desc: true)
+	|> unique(column: "entity_id")
 	|> drop(columns: ["_start", "_stop"])
 `
 	if got := latestFlux("citytwin/autogen", day, day.Add(65*time.Minute+500*time.Millisecond)); got != want {
 		t.Errorf("latestFlux:\n%s\nwant:\n%s", got, want)
-	}
-	if !strings.HasPrefix(attrColumnPrefix, `f`) || !strings.Contains(latestFlux("b", day, day), `value: "`+strings.TrimSuffix(attrColumnPrefix, "_")+`"`) {
-		t.Error("attrColumnPrefix does not match the pivot's column key")
 	}
 }
 
