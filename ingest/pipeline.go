@@ -61,6 +61,10 @@ type Config struct {
 	// ErrorTopicPrefix is prepended to a message's topic to name the topic its
 	// rejections are published on; default "citytwin/errors".
 	ErrorTopicPrefix string
+	// ErrorTopicFor, when set, names the topic a rejection of a message on
+	// topic is published on instead (IoT Agent devices get their own
+	// feedback topic, see IoTAgentErrorTopic).
+	ErrorTopicFor func(topic string) string
 	// Linker, when set, ties each accepted observation to the city's
 	// features before it is written (the links become tags).
 	Linker Linker
@@ -458,7 +462,11 @@ func (p *Pipeline) reject(topic string, e *twin.InputError) {
 		Topic: topic, Reason: string(e.Reason), EntityID: e.EntityID, Field: e.Field, Rule: e.Rule,
 		Error: e.Error(), Time: p.cfg.Now().UTC().Format(time.RFC3339Nano),
 	})
-	if !p.errs.PublishError(ErrorTopic(p.cfg.ErrorTopicPrefix, topic), body) {
+	to := ErrorTopic(p.cfg.ErrorTopicPrefix, topic)
+	if p.cfg.ErrorTopicFor != nil {
+		to = p.cfg.ErrorTopicFor(topic)
+	}
+	if !p.errs.PublishError(to, body) {
 		p.m.errorsDropped.Inc()
 	}
 }

@@ -117,6 +117,7 @@ const (
 	ReasonBadCoordinates Reason = "bad_coordinates" // not a Point/LineString, or lon/lat out of range
 	ReasonNoValues       Reason = "no_values"       // nothing to store
 	ReasonBadTopic       Reason = "bad_topic"       // the topic does not match any accepted grammar
+	ReasonUnknownDevice  Reason = "unknown_device"  // IoT Agent topic naming an apikey or device not provisioned (and no autoprovision)
 	ReasonTypeConflict   Reason = "type_conflict"   // attribute changed kind (number/text/boolean)
 	ReasonStoreRejected  Reason = "store_rejected"  // InfluxDB refused the points (e.g. outside retention)
 )
@@ -125,7 +126,7 @@ const (
 var Reasons = []Reason{
 	ReasonTooLarge, ReasonNotJSON, ReasonUnknownShape, ReasonMissingID, ReasonMissingType,
 	ReasonBadValue, ReasonOutOfRange, ReasonBadTime, ReasonFutureTime, ReasonBadCoordinates,
-	ReasonNoValues, ReasonBadTopic, ReasonTypeConflict, ReasonStoreRejected,
+	ReasonNoValues, ReasonBadTopic, ReasonTypeConflict, ReasonStoreRejected, ReasonUnknownDevice,
 }
 
 // InputError says why a payload, or one entity in it, was rejected: which field

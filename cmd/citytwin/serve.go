@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,11 +20,14 @@ import (
 	"github.com/citytwin/citytwin/geo/democity"
 	"github.com/citytwin/citytwin/history"
 	"github.com/citytwin/citytwin/ingest"
+	"github.com/citytwin/citytwin/ingest/iota"
+	"github.com/citytwin/citytwin/ingest/iota/registry"
 	"github.com/citytwin/citytwin/internal/broker"
 	"github.com/citytwin/citytwin/internal/config"
 	"github.com/citytwin/citytwin/twin"
 	"github.com/citytwin/citytwin/web"
 	"github.com/citytwin/citytwin/web/ngsild"
+	"github.com/citytwin/citytwin/web/provision"
 )
 
 type serveConfig struct {
@@ -43,6 +48,8 @@ type serveConfig struct {
 	rebuild      time.Duration
 	alertRules   string
 	timeZone     string
+	adminToken   string
+	anonymous    []string
 	pprof        bool
 	logLevel     string
 	logFormat    string
@@ -57,7 +64,7 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.String(&c.mqttUser, "mqtt-username", "", "MQTT username")
 	s.Secret(&c.mqttPassword, "mqtt-password", "MQTT password")
 	s.String(&c.mqttClientID, "mqtt-client-id", "citytwin", "MQTT client id of citytwin's persistent session")
-	s.Strings(&c.mqttTopics, "mqtt-topics", []string{"ngsi/#"}, "comma-separated subscription filters")
+	s.Strings(&c.mqttTopics, "mqtt-topics", append([]string{"ngsi/#"}, iota.Subscriptions()...), "comma-separated subscription filters: NGSI entities under ngsi/, and every FIWARE IoT Agent device topic form (UltraLight 2.0 and JSON measures)")
 	s.String(&c.influx.URL, "influx-url", "http://127.0.0.1:8086", "InfluxDB URL (2.x, or 1.8+ with its v2-compatible API)")
 	s.Secret(&c.influx.Token, "influx-token", "InfluxDB token (1.8: user:password, or any text with auth off)")
 	s.String(&c.influx.Org, "influx-org", "citytwin", "InfluxDB organisation (ignored by 1.8)")
@@ -68,6 +75,8 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.Duration(&c.rebuild, "rebuild-window", 3*time.Hour, "at start the live state is rebuilt from the newest points stored in this window; 0 starts empty")
 	s.String(&c.alertRules, "alert-rules", "", `JSON file of alert rules merged over the defaults ({"rules":[{"id":"noise-dpcm-iv","threshold":60}]}); empty uses the defaults`)
 	s.String(&c.timeZone, "time-zone", "Europe/Rome", "IANA time zone of the day and night periods of alert rules")
+	s.Secret(&c.adminToken, "admin-token", "bearer token of the provisioning API's administrator; empty: generated once into DATA_DIR/admin-token")
+	s.Strings(&c.anonymous, "mqtt-anonymous-publish", []string{"ngsi/#"}, "embedded broker: topic filters clients without credentials may publish to (NGSI data); vendors use their group's credentials")
 	s.Float(&c.roadMetres, "link-road-metres", 50, "a traffic, noise or air sensor is linked to the nearest road segment within this distance")
 	s.Int64(&c.pipeline.SpoolMaxBytes, "spool-max-bytes", 8<<30, "cap of the local spool; when full, messages wait unacknowledged in the broker; negative: no cap")
 	s.Int(&c.pipeline.BatchSize, "batch-size", 5000, "points per InfluxDB write")
@@ -109,10 +118,22 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	var bg sync.WaitGroup
 	bgErr := make(chan error, 4)
 
+	devices, err := registry.New(registry.Config{Path: filepath.Join(c.dataDir, "registry.db"), Logger: log})
+	if err != nil {
+		return err
+	}
+	defer devices.Close()
+	bg.Go(func() { _ = devices.Run(bgCtx) })
+	adminToken, err := loadAdminToken(c, log)
+	if err != nil {
+		return err
+	}
+
 	mqttURL, subURL := c.mqttURL, c.mqttURL
 	var embedded *broker.Broker
 	if mqttURL == "" {
-		b, err := broker.New(broker.Config{Listen: c.mqttListen, DataDir: filepath.Join(c.dataDir, "broker")}, reg, log)
+		fence := &broker.Fence{Vendor: devices.CheckMQTT, AdminUser: c.mqttUser, AdminPassword: c.mqttPassword, AnonymousPublish: c.anonymous}
+		b, err := broker.New(broker.Config{Listen: c.mqttListen, DataDir: filepath.Join(c.dataDir, "broker"), Fence: fence}, reg, log)
 		if err != nil {
 			return err
 		}
@@ -162,7 +183,9 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		state.Apply(obs)
 		am.report(alerts.Apply(obs), sub, log)
 	}
-	pipe, err = ingest.New(c.pipeline, ingest.NGSIDecoder{}, influx, sub, reg, log)
+	c.pipeline.ErrorTopicFor = ingest.IoTAgentErrorTopic(c.pipeline.ErrorTopicPrefix)
+	decoder := ingest.TopicDecoder{NGSI: ingest.NGSIDecoder{}, IoTAgent: &ingest.IoTAgentDecoder{Registry: devices}}
+	pipe, err = ingest.New(c.pipeline, decoder, influx, sub, reg, log)
 	if err != nil {
 		return err
 	}
@@ -185,6 +208,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	(&web.Layers{City: city, State: state}).Register(srv)
 	(&ngsild.Handler{State: state, City: city, History: hist}).Register(srv)
 	(&web.AlertsAPI{Alerts: alerts}).Register(srv)
+	(&provision.API{Store: devices, AdminToken: adminToken, Logger: log}).Register(srv)
 	bg.Go(func() {
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()
@@ -304,6 +328,36 @@ func loadCity(dir string, log *slog.Logger) (*geo.City, error) {
 		}
 	}
 	return city, nil
+}
+
+// loadAdminToken returns the provisioning API's admin token: the configured
+// one, else the one in DATA_DIR/admin-token, generated on first start (the
+// file is 0600; its path is logged, never the token).
+func loadAdminToken(c *serveConfig, log *slog.Logger) (string, error) {
+	if c.adminToken != "" {
+		if len(c.adminToken) < 16 {
+			return "", errors.New("admin-token: must be at least 16 characters")
+		}
+		return c.adminToken, nil
+	}
+	path := filepath.Join(c.dataDir, "admin-token")
+	if b, err := os.ReadFile(path); err == nil {
+		if tok := strings.TrimSpace(string(b)); tok != "" {
+			return tok, nil
+		}
+	}
+	tok, err := provision.NewAdminToken()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(c.dataDir, 0o750); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("admin-token: %w", err)
+	}
+	log.Info("generated the provisioning API's admin token", "file", path)
+	return tok, nil
 }
 
 // rebuildState applies the newest stored value of every sensor's attributes

@@ -37,7 +37,14 @@ type Config struct {
 	Listen string
 	// DataDir holds the broker's Pebble store. Required.
 	DataDir string
+	// Fence, when set, authenticates and authorises public clients (see
+	// Fence); nil lets every client do anything.
+	Fence *Fence
 }
+
+// internalListener is the id of the private listener citytwin's own session
+// uses.
+const internalListener = "internal"
 
 // Broker is a running embedded broker.
 type Broker struct {
@@ -84,7 +91,16 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Broker, erro
 	if reg != nil {
 		reg.MustRegister(b.dropped)
 	}
-	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
+	if cfg.Fence != nil {
+		refused := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "citytwin", Subsystem: "broker", Name: "connections_refused_total",
+			Help: "CONNECTs the fence refused (unknown or wrong credentials, anonymous not allowed)."})
+		if reg != nil {
+			reg.MustRegister(refused)
+		}
+		if err := s.AddHook(&fenceHook{fence: cfg.Fence, grants: map[*mqtt.Client]grant{}, refused: refused.Inc}, nil); err != nil {
+			return nil, fmt.Errorf("broker: %w", err)
+		}
+	} else if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	if err := s.AddHook(&dropCounter{b: b}, nil); err != nil {
@@ -104,7 +120,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Broker, erro
 		return nil, fmt.Errorf("broker: %w", err)
 	}
 	b.internal = internal
-	if err := s.AddListener(listeners.NewTCP(listeners.Config{ID: "internal", Address: internal})); err != nil {
+	if err := s.AddListener(listeners.NewTCP(listeners.Config{ID: internalListener, Address: internal})); err != nil {
 		return nil, fmt.Errorf("broker: listen on %s: %w", internal, err)
 	}
 	return b, nil
