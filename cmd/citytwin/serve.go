@@ -23,6 +23,7 @@ import (
 	"github.com/citytwin/citytwin/ingest/iota"
 	"github.com/citytwin/citytwin/ingest/iota/registry"
 	"github.com/citytwin/citytwin/internal/broker"
+	"github.com/citytwin/citytwin/internal/dynsec"
 	"github.com/citytwin/citytwin/internal/config"
 	"github.com/citytwin/citytwin/twin"
 	"github.com/citytwin/citytwin/web"
@@ -49,6 +50,8 @@ type serveConfig struct {
 	alertRules   string
 	timeZone     string
 	adminToken   string
+	dynsecUser   string
+	dynsecPass   string
 	anonymous    []string
 	pprof        bool
 	logLevel     string
@@ -76,6 +79,8 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.String(&c.alertRules, "alert-rules", "", `JSON file of alert rules merged over the defaults ({"rules":[{"id":"noise-dpcm-iv","threshold":60}]}); empty uses the defaults`)
 	s.String(&c.timeZone, "time-zone", "Europe/Rome", "IANA time zone of the day and night periods of alert rules")
 	s.Secret(&c.adminToken, "admin-token", "bearer token of the provisioning API's administrator; empty: generated once into DATA_DIR/admin-token")
+	s.String(&c.dynsecUser, "mqtt-dynsec-username", "", "external Mosquitto: admin of its dynamic-security plugin; citytwin then creates its own client (mqtt-username), each vendor group's client and role, and the anonymous NGSI publishing role")
+	s.Secret(&c.dynsecPass, "mqtt-dynsec-password", "password of mqtt-dynsec-username")
 	s.Strings(&c.anonymous, "mqtt-anonymous-publish", []string{"ngsi/#"}, "embedded broker: topic filters clients without credentials may publish to (NGSI data); vendors use their group's credentials")
 	s.Float(&c.roadMetres, "link-road-metres", 50, "a traffic, noise or air sensor is linked to the nearest road segment within this distance")
 	s.Int64(&c.pipeline.SpoolMaxBytes, "spool-max-bytes", 8<<30, "cap of the local spool; when full, messages wait unacknowledged in the broker; negative: no cap")
@@ -158,6 +163,16 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	}
 	am := newAlertMetrics(reg)
 
+	var brokerAccess provision.BrokerAccess
+	if c.mqttURL != "" && c.dynsecUser != "" {
+		ds, err := setupDynsec(ctx, c)
+		if err != nil {
+			return err
+		}
+		defer ds.Close()
+		brokerAccess = ds
+	}
+
 	c.influx.NoGzip = !c.influxGzip
 	influx, err := ingest.NewInflux(c.influx)
 	if err != nil {
@@ -208,7 +223,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	(&web.Layers{City: city, State: state}).Register(srv)
 	(&ngsild.Handler{State: state, City: city, History: hist}).Register(srv)
 	(&web.AlertsAPI{Alerts: alerts}).Register(srv)
-	(&provision.API{Store: devices, AdminToken: adminToken, Logger: log}).Register(srv)
+	(&provision.API{Store: devices, AdminToken: adminToken, Logger: log, Broker: brokerAccess}).Register(srv)
 	bg.Go(func() {
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()
@@ -328,6 +343,29 @@ func loadCity(dir string, log *slog.Logger) (*geo.City, error) {
 		}
 	}
 	return city, nil
+}
+
+// setupDynsec connects to an external Mosquitto's dynamic-security plugin
+// and makes sure citytwin's own client and the anonymous NGSI role exist.
+// Vendor clients are created as groups are (provision.API.Broker).
+func setupDynsec(ctx context.Context, c *serveConfig) (*dynsec.Client, error) {
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	ds, err := dynsec.Dial(dctx, c.mqttURL, c.dynsecUser, c.dynsecPass)
+	if err != nil {
+		return nil, err
+	}
+	if c.mqttUser != "" {
+		if err := ds.EnsureService(dctx, c.mqttUser, c.mqttPassword); err != nil {
+			ds.Close()
+			return nil, err
+		}
+	}
+	if err := ds.AllowAnonymousPublish(dctx, c.anonymous); err != nil {
+		ds.Close()
+		return nil, err
+	}
+	return ds, nil
 }
 
 // loadAdminToken returns the provisioning API's admin token: the configured

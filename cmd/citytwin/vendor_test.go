@@ -52,9 +52,24 @@ type vendorAccess struct {
 // MQTT credentials and sees them stored, gets a clear error for a bad
 // measure on its device's error topic, and cannot touch another vendor.
 func TestVendorFlow(t *testing.T) {
-	db := testenv.StartInfluxDB(t)
-	ct := startCitytwin(t, nil, db, "citytwin-vendor", "CITYTWIN_ADMIN_TOKEN="+testAdminToken)
+	t.Run("embedded broker", func(t *testing.T) {
+		db := testenv.StartInfluxDB(t)
+		ct := startCitytwin(t, nil, db, "citytwin-vendor", "CITYTWIN_ADMIN_TOKEN="+testAdminToken)
+		vendorFlow(t, ct, db)
+	})
+	// With an external Mosquitto, citytwin manages its dynamic-security
+	// plugin: its own client, the vendors' clients and roles.
+	t.Run("mosquitto dynamic security", func(t *testing.T) {
+		mq := testenv.StartMosquitto(t, testenv.WithDynsec(t))
+		db := testenv.StartInfluxDB(t)
+		ct := startCitytwin(t, mq, db, "citytwin-vendor", "CITYTWIN_ADMIN_TOKEN="+testAdminToken,
+			"CITYTWIN_MQTT_USERNAME=citytwin", "CITYTWIN_MQTT_PASSWORD=citytwin-service-password",
+			"CITYTWIN_MQTT_DYNSEC_USERNAME="+testenv.DynsecAdmin, "CITYTWIN_MQTT_DYNSEC_PASSWORD="+testenv.DynsecAdminPassword)
+		vendorFlow(t, ct, db)
+	})
+}
 
+func vendorFlow(t *testing.T, ct *citytwinProc, db *testenv.InfluxDB) {
 	newGroup := func(service, apikey string) vendorAccess {
 		code, body := iotRequest(t, ct, http.MethodPost, "/iot/services", testAdminToken, service,
 			fmt.Sprintf(`{"services":[{"apikey":%q,"entity_type":"GreenspaceRecord","resource":"/iot/d","autoprovision":false}]}`, apikey))

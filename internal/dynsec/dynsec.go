@@ -240,3 +240,13 @@ func (c *Client) AllowAnonymousPublish(ctx context.Context, filters []string) er
 		Command{"command": "addGroupRole", "groupname": group, "rolename": role},
 		Command{"command": "setAnonymousGroup", "groupname": group})
 }
+
+// GrantVendor is EnsureVendor: it implements provision.BrokerAccess.
+func (c *Client) GrantVendor(ctx context.Context, apikey, username, password string) error {
+	return c.EnsureVendor(ctx, apikey, username, password)
+}
+
+// RevokeVendor is RemoveVendor: it implements provision.BrokerAccess.
+func (c *Client) RevokeVendor(ctx context.Context, apikey, username string) error {
+	return c.RemoveVendor(ctx, apikey, username)
+}

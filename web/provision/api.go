@@ -37,6 +37,20 @@ type API struct {
 	Now func() time.Time
 	// Logger; default discards.
 	Logger *slog.Logger
+	// Broker, when set, mirrors each group's MQTT credentials into an
+	// external broker (Mosquitto's dynamic-security plugin) before the
+	// answer is sent; the embedded broker reads the registry instead.
+	Broker BrokerAccess
+}
+
+// errBroker marks a failure of the broker to apply a vendor's access.
+var errBroker = errors.New("the MQTT broker did not apply the group's credentials")
+
+// BrokerAccess grants and revokes a service group's MQTT access in the
+// broker.
+type BrokerAccess interface {
+	GrantVendor(ctx context.Context, apikey, username, password string) error
+	RevokeVendor(ctx context.Context, apikey, username string) error
 }
 
 // NewAdminToken draws a random admin token (32 random bytes in base64url),
@@ -206,6 +220,11 @@ func (a *API) createGroups(w http.ResponseWriter, r *http.Request, c call, key s
 		if err == nil {
 			err = a.Store.SetCredentials(ctx, g.APIKey, creds)
 		}
+		if err == nil && a.Broker != nil {
+			if err = a.Broker.GrantVendor(ctx, g.APIKey, sec.MQTTUsername, sec.MQTTPassword); err != nil {
+				err = fmt.Errorf("%w: %v", errBroker, err)
+			}
+		}
 		stored, _ := a.Store.GroupByAPIKey(g.APIKey)
 		out = append(out, createdGroup{Group: stored, MQTT: mqttSecret{sec.MQTTUsername, sec.MQTTPassword}, Token: sec.Token})
 		if err != nil {
@@ -320,9 +339,18 @@ func (a *API) deleteGroup(w http.ResponseWriter, r *http.Request, c call) {
 			}
 		}
 	}
+	mqttUser := apikey
+	if cr, ok := a.Store.Credentials(apikey); ok {
+		mqttUser = cr.MQTTUsername
+	}
 	if err := a.Store.DeleteGroup(ctx, c.service, c.path, apikey, resource); err != nil {
 		a.fail(w, err, "group")
 		return
+	}
+	if a.Broker != nil {
+		if err := a.Broker.RevokeVendor(ctx, apikey, mqttUser); err != nil {
+			a.log().Error("revoke a deleted group's MQTT access", "apikey", apikey, "err", err)
+		}
 	}
 	a.log().Info("group deleted", "tenant", c.service, "service_path", c.path, "apikey", apikey, "resource", resource)
 	w.WriteHeader(http.StatusNoContent)
@@ -344,6 +372,11 @@ func (a *API) rotate(w http.ResponseWriter, r *http.Request, _ call) {
 	creds, sec, err := registry.NewCredentials(apikey, a.now())
 	if err == nil {
 		err = a.Store.SetCredentials(r.Context(), apikey, creds)
+	}
+	if err == nil && a.Broker != nil {
+		if err = a.Broker.GrantVendor(r.Context(), apikey, sec.MQTTUsername, sec.MQTTPassword); err != nil {
+			err = fmt.Errorf("%w: %v", errBroker, err)
+		}
 	}
 	if err != nil {
 		a.fail(w, err, "group")
@@ -635,6 +668,9 @@ func (a *API) fail(w http.ResponseWriter, err error, what string) {
 		writeError(w, http.StatusConflict, name, msg)
 	case errors.Is(err, registry.ErrConflict):
 		writeError(w, http.StatusConflict, "APIKEY_CONFLICT", msg)
+	case errors.Is(err, errBroker):
+		a.log().Error("the broker refused a vendor's access", "err", err)
+		writeError(w, http.StatusBadGateway, "BROKER_ERROR", msg)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusServiceUnavailable, "REQUEST_CANCELLED", "the request was cancelled")
 	default:
