@@ -29,8 +29,16 @@ type DeviceRegistry interface {
 // IoT Agent would (iota.Map) and validated like every other reading; the
 // tenant is the group's Fiware-Service. Each message updates the device's
 // status in the registry (last seen, counts, last error).
+//
+// Command results (…/cmdexe) complete the device's command through
+// CommandResult and are stored as the IoT Agent reports them: the
+// {command}_status (OK) and {command}_info (the result) attributes of the
+// device's entity.
 type IoTAgentDecoder struct {
 	Registry DeviceRegistry
+	// CommandResult records a device's result for a command; an error
+	// (e.g. no such command was sent) rejects the result.
+	CommandResult func(apikey, deviceID, command, result string, at time.Time) error
 }
 
 // Decode implements Decoder.
@@ -60,10 +68,10 @@ func (d *IoTAgentDecoder) Decode(topic string, payload []byte, arrival time.Time
 			dev = got
 		}
 	}
-	if t.Kind != iota.KindAttrs {
-		// Command results and configuration requests are answered by the
-		// command service, not stored as measures.
-		return nil, nil
+	if t.Kind != iota.KindAttrs && t.Kind != iota.KindCmdExe {
+		// Configuration requests are not served.
+		return nil, []*twin.InputError{twin.Errorf(twin.ReasonBadTopic, t.DeviceID, "topic",
+			"configuration requests are not supported; devices get commands on %s", iota.CommandTopic(iota.ProtocolUnknown, t.APIKey, t.DeviceID))}
 	}
 	p := iota.ResolveProtocol(t, payload, &dev, &grp, iota.ProtocolUL)
 	m, err := iota.ParseMeasures(t, p, payload)
@@ -72,12 +80,40 @@ func (d *IoTAgentDecoder) Decode(topic string, payload []byte, arrival time.Time
 		d.Registry.RecordMeasure(t.APIKey, t.DeviceID, arrival, 0, 1, e.Error())
 		return nil, []*twin.InputError{e}
 	}
+	if t.Kind == iota.KindCmdExe {
+		return d.commandResults(t, m, &dev, &grp, arrival)
+	}
 	obs, errs := iota.Map(m, &dev, &grp, arrival)
 	lastErr := ""
 	if len(errs) > 0 {
 		lastErr = errs[len(errs)-1].Error()
 	}
 	d.Registry.RecordMeasure(t.APIKey, t.DeviceID, arrival, len(obs), len(errs), lastErr)
+	return obs, errs
+}
+
+// commandResults completes the commands a device answered and returns the
+// status updates to store.
+func (d *IoTAgentDecoder) commandResults(t iota.Topic, m iota.Measures, dev *iota.Device, grp *iota.Group, arrival time.Time) ([]twin.Observation, []*twin.InputError) {
+	var obs []twin.Observation
+	var errs []*twin.InputError
+	for _, r := range m.Results {
+		if d.CommandResult != nil {
+			if err := d.CommandResult(t.APIKey, t.DeviceID, r.Command, r.Value.Text(), arrival); err != nil {
+				errs = append(errs, twin.Errorf(twin.ReasonBadValue, t.DeviceID, r.Command, "%v", err))
+				continue
+			}
+		}
+		st := iota.NewCommand(dev, r.Command, iota.Value{}, arrival).Complete(r.Value, arrival)
+		st.APIKey = t.APIKey
+		e := iota.CommandUpdate(st, dev, grp)
+		o, ie := e.Observations()
+		if ie != nil {
+			errs = append(errs, ie)
+			continue
+		}
+		obs = append(obs, o...)
+	}
 	return obs, errs
 }
 

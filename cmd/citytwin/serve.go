@@ -199,7 +199,10 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		am.report(alerts.Apply(obs), sub, log)
 	}
 	c.pipeline.ErrorTopicFor = ingest.IoTAgentErrorTopic(c.pipeline.ErrorTopicPrefix)
-	decoder := ingest.TopicDecoder{NGSI: ingest.NGSIDecoder{}, IoTAgent: &ingest.IoTAgentDecoder{Registry: devices}}
+	decoder := ingest.TopicDecoder{NGSI: ingest.NGSIDecoder{}, IoTAgent: &ingest.IoTAgentDecoder{Registry: devices,
+		CommandResult: func(apikey, device, command, result string, at time.Time) error {
+			return provision.CompleteCommand(context.Background(), devices, apikey, device, command, result, at)
+		}}}
 	pipe, err = ingest.New(c.pipeline, decoder, influx, sub, reg, log)
 	if err != nil {
 		return err
@@ -223,7 +226,23 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	(&web.Layers{City: city, State: state}).Register(srv)
 	(&ngsild.Handler{State: state, City: city, History: hist}).Register(srv)
 	(&web.AlertsAPI{Alerts: alerts}).Register(srv)
-	(&provision.API{Store: devices, AdminToken: adminToken, Logger: log, Broker: brokerAccess}).Register(srv)
+	(&provision.API{Store: devices, AdminToken: adminToken, Logger: log, Broker: brokerAccess, Commands: sub.PublishError}).Register(srv)
+	bg.Go(func() {
+		t := time.NewTicker(15 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-bgCtx.Done():
+				return
+			case now := <-t.C:
+				if n, err := provision.ExpireCommands(bgCtx, devices, now); err != nil {
+					log.Warn("expiring commands failed", "error", err)
+				} else if n > 0 {
+					log.Info("commands expired without a result", "count", n)
+				}
+			}
+		}
+	})
 	bg.Go(func() {
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()

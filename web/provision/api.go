@@ -41,6 +41,9 @@ type API struct {
 	// external broker (Mosquitto's dynamic-security plugin) before the
 	// answer is sent; the embedded broker reads the registry instead.
 	Broker BrokerAccess
+	// Commands publishes commands to devices; nil answers 503 to command
+	// requests.
+	Commands CommandSender
 }
 
 // errBroker marks a failure of the broker to apply a vendor's access.
@@ -97,6 +100,8 @@ func (a *API) Register(mux interface{ Handle(string, http.Handler) }) {
 	mux.Handle("GET /iot/devices/{id}", a.route(inService, a.getDevice))
 	mux.Handle("PUT /iot/devices/{id}", a.route(inService, a.updateDevice))
 	mux.Handle("DELETE /iot/devices/{id}", a.route(inService, a.deleteDevice))
+	mux.Handle("POST /iot/devices/{id}/commands", a.route(inService, a.sendCommand))
+	mux.Handle("GET /iot/devices/{id}/commands", a.route(inService, a.getCommands))
 }
 
 func (a *API) now() time.Time {
