@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh installs what citytwin's tests need on a Debian 12 machine:
 #   - Debian packages: mosquitto (the real broker for integration tests),
+#     mosquitto-clients and jq (the vendor guide's examples, run by a test),
 #     libgeos-dev (cgo build of go-geos), docker-compose (only to validate
 #     docker-compose.yml; no Docker engine is needed);
 #   - InfluxDB 1.8.10 built from source into .tools/bin/influxd.
@@ -12,7 +13,7 @@ start=$(date +%s.%N)
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_bin="$root/.tools/bin"
 influxdb_version="1.8.10"
-debian_packages=(mosquitto libgeos-dev docker-compose curl)
+debian_packages=(mosquitto mosquitto-clients libgeos-dev docker-compose curl jq)
 
 # mosquitto lives in /usr/sbin, which is missing from some non-root PATHs.
 case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin" ;; esac
