@@ -30,10 +30,15 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-## fuzz: run each decoder fuzz target for FUZZTIME (default 30s)
+## fuzz: run each fuzz target (decoders, IoT Agent parsers, NGSI-LD q) for FUZZTIME (default 30s)
 FUZZTIME ?= 30s
+FUZZ_TARGETS = ingest/ngsi:FuzzDecode ingest/iota:FuzzParseUL ingest/iota:FuzzParseTopic \
+	ingest/iota:FuzzParseJSONMeasures ingest/iota:FuzzMap web/ngsild:FuzzParseQ
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./ingest/ngsi/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in ./$${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/; \
+	done
 
 ## bench: citytwin vs the minimal baseline, side by side, on real services
 bench: setup
