@@ -1,6 +1,7 @@
 package ngsi
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
 	"strings"
@@ -283,7 +284,7 @@ func (e *entity) member(name []byte, v *fastjson.Value) {
 	}
 	switch inner.Type() {
 	case fastjson.TypeNumber:
-		f, err := inner.Float64()
+		f, err := number(inner)
 		if err != nil {
 			e.fail(twin.ReasonBadValue, string(name), "must be a number, got %s", show(inner))
 			return
@@ -572,7 +573,7 @@ func position(v *fastjson.Value) (orb.Point, bool) {
 		if a[i].Type() != fastjson.TypeNumber {
 			return orb.Point{}, false
 		}
-		f, err := a[i].Float64()
+		f, err := number(a[i])
 		if err != nil {
 			return orb.Point{}, false
 		}
@@ -618,4 +619,16 @@ func hasControl(s []byte) bool {
 		}
 	}
 	return false
+}
+
+// number returns a JSON number's value. fastjson's Float64 rounds some
+// exponent forms wrongly (1.1e11 → 1.1000000000000002e11), so those go
+// through strconv, which is exact; plain decimals keep the fast path.
+func number(v *fastjson.Value) (float64, error) {
+	var buf [32]byte
+	raw := v.MarshalTo(buf[:0])
+	if bytes.IndexAny(raw, "eE") < 0 {
+		return v.Float64()
+	}
+	return strconv.ParseFloat(string(raw), 64)
 }
