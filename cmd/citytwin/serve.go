@@ -143,6 +143,14 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 			return err
 		}
 		embedded = b
+		// A rotated or deleted group's clients are disconnected at once.
+		devices.Watch(func(ch registry.Change) {
+			if ch.Kind == registry.ChangeCredentials || (ch.Kind == registry.ChangeGroup && ch.Op == registry.OpDelete) {
+				if n := b.RevokeVendor(ch.APIKey); n > 0 {
+					log.Info("disconnected a vendor's clients after its credentials changed", "apikey", ch.APIKey, "clients", n)
+				}
+			}
+		})
 		mqttURL, subURL = b.URL(), b.InternalURL()
 		bg.Go(func() {
 			if err := b.Run(bgCtx); err != nil {

@@ -53,6 +53,7 @@ type Broker struct {
 	log      *slog.Logger
 	dropped  prometheus.Counter
 	gate     *publishGate
+	fence    *fenceHook
 	internal string        // loopback address of the listener citytwin's own session uses
 	served   chan struct{} // closed once Run has restored the store and serves
 }
@@ -97,7 +98,8 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Broker, erro
 		if reg != nil {
 			reg.MustRegister(refused)
 		}
-		if err := s.AddHook(&fenceHook{fence: cfg.Fence, grants: map[*mqtt.Client]grant{}, refused: refused.Inc}, nil); err != nil {
+		b.fence = &fenceHook{fence: cfg.Fence, grants: map[*mqtt.Client]grant{}, refused: refused.Inc}
+		if err := s.AddHook(b.fence, nil); err != nil {
 			return nil, fmt.Errorf("broker: %w", err)
 		}
 	} else if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
@@ -133,6 +135,17 @@ func freeLoopbackAddr() (string, error) {
 	}
 	addr := l.Addr().String()
 	return addr, l.Close()
+}
+
+// RevokeVendor disconnects the clients connected with the credentials of
+// apikey's service group (after its credentials were rotated or the group
+// deleted); they must reconnect with valid credentials. It returns how many
+// were disconnected; without a Fence, none.
+func (b *Broker) RevokeVendor(apikey string) int {
+	if b.fence == nil {
+		return 0
+	}
+	return b.fence.revoke(b.server, apikey)
 }
 
 // URL is the public address devices and tools connect to.

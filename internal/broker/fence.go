@@ -37,6 +37,22 @@ type Fence struct {
 	AnonymousPublish []string
 }
 
+// revoke disconnects every client connected as the vendor of apikey.
+func (h *fenceHook) revoke(server *mqtt.Server, apikey string) int {
+	h.mu.Lock()
+	var victims []*mqtt.Client
+	for cl, g := range h.grants {
+		if g.apikey == apikey {
+			victims = append(victims, cl)
+		}
+	}
+	h.mu.Unlock()
+	for _, cl := range victims {
+		_ = server.DisconnectClient(cl, packets.ErrNotAuthorized)
+	}
+	return len(victims)
+}
+
 // grant is what a connected client may do.
 type grant struct {
 	admin  bool

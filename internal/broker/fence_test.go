@@ -151,7 +151,14 @@ func TestFence(t *testing.T) {
 	pub(fresh("a2", "vendor-a", "pa"), "/ul/kb/d1/attrs")      // another vendor's device
 	pub(fresh("a3", "vendor-a", "pa"), "ngsi/t/noise/x")       // NGSI topics are not a vendor's
 	pub(fresh("anon2", "", ""), "/ul/ka/d1/attrs/temperature") // anonymous cannot impersonate a device
+	// Revoking the vendor (its credentials rotated) drops its connections.
+	if n := b.RevokeVendor("ka"); n < 1 {
+		t.Errorf("RevokeVendor disconnected %d clients", n)
+	}
 	time.Sleep(300 * time.Millisecond)
+	if a.IsConnectionOpen() {
+		t.Error("vendor A still connected after its credentials were revoked")
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	want := map[string]bool{"/ul/ka/d1/attrs": true, "ngsi/t/noise/y": true, "/ul/kb/d9/attrs": true}
