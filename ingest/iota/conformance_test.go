@@ -5,72 +5,26 @@ package iota_test
 // used only as test input): it applies each case's provisioning requests,
 // publishes its MQTT messages through ParseTopic, ParseMeasures and MapNGSI,
 // and compares the NGSI-v2 requests it would send with the ones the agent
-// sent. Each case passes, fails, or is out of scope with a stated reason;
-// an in-scope failure fails the test.
+// sent. Each case passes, fails, or is out of scope with a stated reason
+// (internal/iotacases loads the cases and classifies them, shared with the
+// end-to-end replay in cmd/citytwin); an in-scope failure fails the test.
 
 import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/citytwin/citytwin/ingest/iota"
+	"github.com/citytwin/citytwin/internal/iotacases"
 )
-
-var dataDir = filepath.Join("..", "..", "..", "shared", "data", "iotagent")
 
 // arrival is when every replayed message arrives.
 var arrival = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-
-func loadData(t *testing.T, name string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dataDir, name))
-	if os.IsNotExist(err) {
-		t.Skipf("IoT Agent test data not found at %s (shared/data beside the repository): %v", dataDir, err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-}
-
-type caseFile struct {
-	TestConfig map[string]any `json:"test_config"`
-	Cases      []agentCase    `json:"cases"`
-}
-
-type agentCase struct {
-	ID       string    `json:"id"`
-	Describe string    `json:"describe"`
-	It       string    `json:"it"`
-	Prov     []httpReq `json:"provisioning_requests"`
-	MQTT     []struct {
-		Topic   string `json:"topic"`
-		Payload string `json:"payload"`
-	} `json:"mqtt_publishes"`
-	South    []httpReq `json:"southbound_http_requests"`
-	Other    []httpReq `json:"other_http_requests"`
-	Expected []httpReq `json:"expected_context_broker_requests"`
-}
-
-type httpReq struct {
-	Method  string            `json:"method"`
-	URL     string            `json:"url"`
-	Path    string            `json:"path"`
-	Headers map[string]string `json:"headers"`
-	QS      map[string]string `json:"qs"`
-	JSON    json.RawMessage   `json:"json"`
-	Body    json.RawMessage   `json:"body"`
-}
 
 // request is an NGSI request the replayed agent sends.
 type request struct {
@@ -107,7 +61,7 @@ func newAgent(cfg map[string]any) *agent {
 	return a
 }
 
-func (a *agent) provision(r httpReq) error {
+func (a *agent) provision(r iotacases.Request) error {
 	body := r.JSON
 	u, _ := url.Parse(r.URL)
 	svc, path := r.Headers["fiware-service"], r.Headers["fiware-servicepath"]
@@ -249,7 +203,7 @@ func strs(s []string) []any {
 
 // northbound replays a request made to the agent: a command from the
 // context broker, or a notification of a configuration subscription.
-func (a *agent) northbound(r httpReq) error {
+func (a *agent) northbound(r iotacases.Request) error {
 	u, _ := url.Parse(r.URL)
 	switch u.Path {
 	case "/v2/op/update":
@@ -337,22 +291,11 @@ func decoded(v any) any {
 	return out
 }
 
-// ignored names the expected requests citytwin never makes, and why.
-func ignored(r httpReq) string {
-	switch {
-	case r.Path == "/v2/registrations":
-		return "context-provider registration for commands (citytwin takes commands on its own API)"
-	case strings.HasSuffix(r.Path, "/protocols"):
-		return "IoT Manager protocol registration"
-	}
-	return ""
-}
-
 // expectedRequests returns the compared expectations.
-func expectedRequests(c agentCase) []request {
+func expectedRequests(c iotacases.Case) []request {
 	var out []request
 	for _, r := range c.Expected {
-		if ignored(r) != "" {
+		if iotacases.Ignored(r) != "" {
 			continue
 		}
 		var body any
@@ -404,63 +347,15 @@ func match(got, want []request) string {
 	return ""
 }
 
-// outOfScope gives the reason a case tests something citytwin does not
-// implement, or "".
-func outOfScope(c agentCase) string {
-	for _, r := range append(slices.Clone(c.Prov), c.Other...) {
-		var doc map[string][]map[string]any
-		_ = json.Unmarshal(r.JSON, &doc)
-		for _, list := range doc {
-			for _, d := range list {
-				if pt, _ := d["payloadType"].(string); pt == "ngsiv2" || pt == "ngsild" {
-					return "NGSI payloads as measures (payloadType " + pt + "): citytwin ingests NGSI natively (ingest/ngsi)"
-				}
-				if ex, _ := d["explicitAttrs"].(string); strings.Contains(ex, "oldCtxt") {
-					return "explicitAttrs over oldCtxt, the previous measure's context the agent keeps"
-				}
-			}
-		}
-	}
-	for _, s := range c.South {
-		if _, ok := s.QS["t"]; ok {
-			return "HTTP transport: the t query parameter"
-		}
-		ct := strings.ToLower(s.Headers["content-type"])
-		if ct == "text/plain" && strings.Contains(s.URL, "/iot/json/attrs/") || ct == "application/octet-stream" || ct == "application/soap+xml" {
-			return "HTTP transport: " + ct + " single-measure bodies"
-		}
-	}
-	if c.ID == "iotagent-json-mqtt-036" {
-		return "expects the device's command result, which the case never publishes (its nock scope is the next case's)"
-	}
-	return ""
-}
-
-type tally struct {
-	pass, fail int
-	out        map[string]int
-}
-
-func (t *tally) summary() string {
-	n := 0
-	var reasons []string
-	for r, k := range t.out {
-		n += k
-		reasons = append(reasons, fmt.Sprintf("%d× %s", k, r))
-	}
-	sort.Strings(reasons)
-	return fmt.Sprintf("%d pass, %d out of scope (%s), %d fail", t.pass, n, strings.Join(reasons, "; "), t.fail)
-}
-
 // replay runs one case and returns its produced requests, or an error.
-func replay(c agentCase, cfg map[string]any) (*agent, error) {
+func replay(c iotacases.Case, cfg map[string]any) (*agent, error) {
 	a := newAgent(cfg)
 	for _, r := range c.Prov {
 		if err := a.provision(r); err != nil {
 			return a, fmt.Errorf("provisioning %s: %w", r.URL, err)
 		}
 	}
-	var later []httpReq
+	var later []iotacases.Request
 	for _, r := range c.Other {
 		if u, _ := url.Parse(r.URL); strings.HasPrefix(u.Path, "/iot/") {
 			if err := a.provision(r); err != nil {
@@ -488,7 +383,7 @@ func replay(c agentCase, cfg map[string]any) (*agent, error) {
 
 // southToMQTT turns an HTTP measure into the MQTT message that carries the
 // same measures.
-func southToMQTT(s httpReq, resource string) (string, []byte) {
+func southToMQTT(s iotacases.Request, resource string) (string, []byte) {
 	u, _ := url.Parse(s.URL)
 	proto := "ul"
 	if strings.HasPrefix(u.Path, "/iot/json") {
@@ -512,17 +407,16 @@ func southToMQTT(s httpReq, resource string) (string, []byte) {
 }
 
 func runCases(t *testing.T, file string) {
-	var f caseFile
-	loadData(t, file, &f)
-	tl := tally{out: map[string]int{}}
+	f := iotacases.LoadFile(t, file)
+	var tl iotacases.Tally
 	for _, c := range f.Cases {
-		reason := outOfScope(c)
+		reason := iotacases.OutOfScope(c)
 		a, err := replay(c, f.TestConfig)
 		status, detail := "pass", ""
 		switch {
 		case reason != "":
 			status, detail = "out of scope", reason
-			tl.out[reason]++
+			tl.OutOfScope(reason)
 		case err != nil:
 			status, detail = "FAIL", err.Error()
 		default:
@@ -536,14 +430,14 @@ func runCases(t *testing.T, file string) {
 			}
 		}
 		if status == "FAIL" {
-			tl.fail++
+			tl.Fail++
 			t.Errorf("%s (%s > %s):\n\t%s", c.ID, c.Describe, c.It, detail)
 		} else if status == "pass" {
-			tl.pass++
+			tl.Pass++
 		}
 		t.Logf("%-24s %-12s %s", c.ID, status, detail)
 	}
-	t.Logf("%s: %s", file, tl.summary())
+	t.Logf("%s: %s", file, tl.Summary())
 }
 
 // TestConformanceMQTT replays the agents' MQTT test cases.
@@ -578,7 +472,7 @@ func TestULParserCases(t *testing.T) {
 			Expected map[string]any `json:"expected"`
 		} `json:"command_cases"`
 	}
-	loadData(t, "iotagent-ul/ul-parser-cases.json", &f)
+	iotacases.Load(t, "iotagent-ul/ul-parser-cases.json", &f)
 	for _, c := range f.Measures {
 		payload := ""
 		if c.Payload != nil {
@@ -687,7 +581,7 @@ func TestDocsExamples(t *testing.T) {
 			Fragment json.RawMessage   `json:"fragment"`
 		} `json:"provisioning_examples"`
 	}
-	loadData(t, "docs-examples.json", &f)
+	iotacases.Load(t, "docs-examples.json", &f)
 	for _, ex := range f.Examples {
 		proto := iota.ProtocolUL
 		if ex.Protocol == "json" {

@@ -17,9 +17,18 @@ import (
 // twin.Validate (arrival is the reference for the future-time rule). It
 // returns the valid observations and one *twin.InputError per rejected
 // update. Map is safe for concurrent use.
+//
+// Several measure groups of one message without their own time (UL
+// "a|1#a|2", a JSON array) all happen at the arrival time: the IoT Agent
+// sends them to the context broker one after the other, where the last
+// wins. Stored as points they would overwrite each other (same series,
+// same time), so each later update of the same entity at the arrival time
+// is moved 1 ns later than the previous one: every accepted reading is
+// kept, in order.
 func Map(m Measures, dev *Device, grp *Group, arrival time.Time) ([]twin.Observation, []*twin.InputError) {
 	ents, errs := MapNGSI(m, dev, grp, arrival)
 	out := make([]twin.Observation, 0, len(ents))
+	last := map[string]time.Time{} // entity id → time of its previous update at arrival time
 	for i := range ents {
 		obs, err := ents[i].Observations()
 		if err != nil {
@@ -27,6 +36,12 @@ func Map(m Measures, dev *Device, grp *Group, arrival time.Time) ([]twin.Observa
 			continue
 		}
 		for j := range obs {
+			if obs[j].TimeSource == twin.TimeArrival || obs[j].Time.Equal(arrival) {
+				if prev, ok := last[obs[j].EntityID]; ok && !obs[j].Time.After(prev) {
+					obs[j].Time = prev.Add(time.Nanosecond)
+				}
+				last[obs[j].EntityID] = obs[j].Time
+			}
 			if err := twin.Validate(&obs[j], arrival, ""); err != nil {
 				errs = append(errs, err)
 				continue
