@@ -25,6 +25,8 @@ import (
 	"github.com/citytwin/citytwin/internal/broker"
 	"github.com/citytwin/citytwin/internal/config"
 	"github.com/citytwin/citytwin/internal/dynsec"
+	"github.com/citytwin/citytwin/stream"
+	"github.com/citytwin/citytwin/stream/twinfeed"
 	"github.com/citytwin/citytwin/twin"
 	"github.com/citytwin/citytwin/web"
 	"github.com/citytwin/citytwin/web/ngsild"
@@ -56,6 +58,7 @@ type serveConfig struct {
 	pprof        bool
 	logLevel     string
 	logFormat    string
+	ws           stream.Config
 }
 
 func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
@@ -92,6 +95,11 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.String(&c.pipeline.ErrorTopicPrefix, "error-topic-prefix", "citytwin/errors", "rejections of a message on topic T are published on PREFIX/T")
 	s.Duration(&c.drainTimeout, "drain-timeout", 30*time.Second, "longest wait at shutdown for held messages to be stored")
 	s.Bool(&c.pprof, "pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP address")
+	s.Strings(&c.ws.AllowedOrigins, "ws-allowed-origins", nil, "browser origins allowed on /ws besides the server's own, comma-separated scheme://host[:port]")
+	s.Secret(&c.ws.Token, "ws-token", "token required on /ws (Authorization: Bearer, or ?token= for browsers); empty: none")
+	s.Duration(&c.ws.FlushInterval, "ws-flush-interval", 200*time.Millisecond, "period of the live map's deltas on /ws")
+	s.Int(&c.ws.MaxClients, "ws-max-clients", 10000, "concurrent /ws connections; more are refused with 503")
+	s.Bool(&c.ws.Compression, "ws-compression", true, "permessage-deflate on /ws, each shared delta compressed once")
 	s.String(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "text", "text or json")
 	return s, c
@@ -170,6 +178,15 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		return err
 	}
 	am := newAlertMetrics(reg)
+	feed, err := twinfeed.New(twinfeed.Config{}, state, city, alerts, reg)
+	if err != nil {
+		return err
+	}
+	c.ws.DefaultTenant = twin.DefaultTenant
+	hub, err := stream.New(c.ws, feed, reg, log)
+	if err != nil {
+		return err
+	}
 
 	var brokerAccess provision.BrokerAccess
 	if c.mqttURL != "" && c.dynsecUser != "" {
@@ -204,7 +221,10 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	c.pipeline.SpoolDir = filepath.Join(c.dataDir, "spool")
 	c.pipeline.Observe = func(obs []twin.Observation) {
 		state.Apply(obs)
-		am.report(alerts.Apply(obs), sub, log)
+		feed.Publish(obs) // after Apply: the feed reads the state at the next flush
+		changed := alerts.Apply(obs)
+		feed.PublishAlerts(changed)
+		am.report(changed, sub, log)
 	}
 	c.pipeline.ErrorTopicFor = ingest.IoTAgentErrorTopic(c.pipeline.ErrorTopicPrefix)
 	decoder := ingest.TopicDecoder{NGSI: ingest.NGSIDecoder{}, IoTAgent: &ingest.IoTAgentDecoder{Registry: devices,
@@ -234,6 +254,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	(&web.Layers{City: city, State: state}).Register(srv)
 	(&ngsild.Handler{State: state, City: city, History: hist}).Register(srv)
 	(&web.AlertsAPI{Alerts: alerts}).Register(srv)
+	srv.Handle("GET /ws", hub)
 	(&provision.API{Store: devices, AdminToken: adminToken, Logger: log, Broker: brokerAccess, Commands: sub.PublishError}).Register(srv)
 	bg.Go(func() {
 		t := time.NewTicker(15 * time.Second)
@@ -259,7 +280,9 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 			case <-bgCtx.Done():
 				return
 			case now := <-t.C:
-				am.report(alerts.Tick(now), sub, log)
+				changed := alerts.Tick(now)
+				feed.PublishAlerts(changed)
+				am.report(changed, sub, log)
 			}
 		}
 	})
@@ -269,6 +292,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		}
 	})
 	bg.Go(func() { _ = sub.Run(bgCtx) })
+	bg.Go(func() { _ = hub.Run(bgCtx) })
 	bg.Go(func() {
 		if setupInflux(bgCtx, influx, log) {
 			rebuildState(bgCtx, hist, state, c.rebuild, log)
@@ -289,8 +313,8 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	if b, p := pipe.SpoolDepth(); b > 0 {
 		log.Info("replaying spool left by a previous run", "batches", b, "points", p)
 	}
-	fmt.Fprintf(stdout, "citytwin %s serving\n  MQTT       %s (topics %v)\n  InfluxDB   %s bucket %s\n  metrics    http://%s/metrics\n  readiness  http://%s/readyz\n  layers     http://%s/api/v1/layers (GeoJSON with live indicators)\n  NGSI-LD    http://%s/ngsi-ld/v1/entities\n  alerts     http://%s/api/v1/alerts (events on MQTT %s/#)\n",
-		version, mqttURL, c.mqttTopics, c.influx.URL, c.influx.Bucket, c.httpAddr, c.httpAddr, c.httpAddr, c.httpAddr, c.httpAddr, alertTopicPrefix)
+	fmt.Fprintf(stdout, "citytwin %s serving\n  MQTT       %s (topics %v)\n  InfluxDB   %s bucket %s\n  metrics    http://%s/metrics\n  readiness  http://%s/readyz\n  layers     http://%s/api/v1/layers (GeoJSON with live indicators)\n  NGSI-LD    http://%s/ngsi-ld/v1/entities\n  alerts     http://%s/api/v1/alerts (events on MQTT %s/#)\n  live map   ws://%s/ws\n",
+		version, mqttURL, c.mqttTopics, c.influx.URL, c.influx.Bucket, c.httpAddr, c.httpAddr, c.httpAddr, c.httpAddr, c.httpAddr, alertTopicPrefix, c.httpAddr)
 
 	if runErr == nil {
 		select {
@@ -310,6 +334,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	<-pipeDone
 	timer.Stop()
 	sub.Close()
+	hub.Close() // 1001 to every live map client: http.Server.Shutdown does not touch hijacked connections
 	stopBg()
 	bg.Wait()
 	if runErr != nil {

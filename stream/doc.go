@@ -1,0 +1,143 @@
+// Package stream is the WebSocket hub of the live map: clients subscribe to
+// layers and a bounding box, receive a snapshot, then coalesced deltas at a
+// bounded rate.
+//
+// The hub moves encoded items; it does not know the twin. A Source (the
+// twin's is stream/twinfeed) declares the layers, answers snapshots and, at
+// every flush, hands over the items that changed, each encoded once. The hub
+// builds one delta per distinct subscription (tenant, layers, bbox) by
+// concatenating those encodings and writes the same bytes to every client of
+// that subscription (a websocket.PreparedMessage): a thousand clients
+// watching the whole city cost one encoding per flush.
+//
+// # Concurrency
+//
+// Hub.ServeHTTP runs one connection per call: the calling goroutine reads
+// the client's messages, and one writer goroutine per client writes its
+// queue and pings; both end before ServeHTTP returns. Hub.Run is the flush
+// loop; Hub.Flush may also be called directly. Nothing the hub does waits
+// for a client while holding a lock other than that client's: a slow client
+// costs its own queue and goroutines only. Each client's queue holds at most
+// Config.SendQueue messages; beyond, its deltas are merged per entity
+// (latest wins) into one pending delta, and a client that stays behind for
+// Config.MaxBehind is disconnected with 1008 and counted. Hub.Close (or the
+// end of Run's context) closes every client with 1001 and waits for their
+// goroutines.
+//
+// # Protocol
+//
+// One endpoint (mounted at /ws). Messages are JSON text frames.
+// Coordinates are WGS84 [lon, lat] in degrees; times are RFC 3339 UTC.
+//
+// Connecting. Browsers may connect from the server's own origin or from an
+// origin listed in Config.AllowedOrigins (otherwise 403). When Config.Token
+// is set, the token is required as "Authorization: Bearer <token>" or
+// ?token=<token> (otherwise 401). Beyond Config.MaxClients the answer is
+// 503. The tenant is the NGSILD-Tenant header (or Fiware-Service), else the
+// subscribe message's tenant, else "default".
+//
+// Client to server, at any time, replacing the previous subscription:
+//
+//	{"type":"subscribe",
+//	 "layers":["noise","air","traffic","irrigation","district","road","alerts"],
+//	 "bbox":[9.10,45.40,9.30,45.52],
+//	 "tenant":"milano"}
+//
+// Its fields:
+//
+//   - type: required, "subscribe".
+//   - layers: required array of layer names: the sensor layers noise, air,
+//     traffic, irrigation and generic (sensors by domain); the feature
+//     layers district, neighbourhood, road, greenarea and irrigationzone
+//     (the city's features with their live indicators); alerts. [] stops
+//     everything.
+//   - bbox: optional [minLon, minLat, maxLon, maxLat]; null or absent means
+//     the whole city. An item is inside when its bounding box meets the
+//     bbox (edges included); items without a location are sent only to
+//     subscriptions without a bbox. A sensor that moves out of the bbox is
+//     not removed from the client (it is not sent any more).
+//   - tenant: optional; when the connection has a tenant header it must be
+//     equal to it.
+//
+// No other field is accepted. A message larger than Config.MaxMessageBytes
+// closes the connection with 1009. Subscribes are processed at most 10 per
+// second per connection; faster ones wait their turn.
+//
+// Server to client:
+//
+//	{"type":"snapshot","seq":41,"full":true,"tenant":"milano",
+//	 "layers":["noise","road","alerts"],"bbox":[9.1,45.4,9.3,45.52],
+//	 "sensors":[…],"features":[…],"alerts":[…]}
+//
+// answers every subscribe. With "full":true it is the whole state of the
+// subscription: the client replaces what it holds. With "full":false (a
+// change of layers or bbox within the same tenant) it holds only the items
+// the previous subscription did not cover: the client first drops the items
+// of layers it no longer subscribes to and those outside the new bbox, then
+// adds these. seq is the number of the last delta the snapshot includes.
+//
+//	{"type":"delta","seq":42,"sensors":[…],"features":[…],"alerts":[…]}
+//
+// follows, at most once per Config.FlushInterval (200 ms by default), with
+// the current state of every item that changed since the previous delta:
+// each item replaces the client's item with the same identity (a sensor's
+// or feature's id in its layer, an alert's id). seq increases; a gap means
+// that nothing in the subscription changed or that deltas were merged for a
+// lagging client, never that a change was lost. A delta may repeat an item
+// the snapshot already had. After a subscribe, no delta of the previous
+// subscription follows its snapshot.
+//
+//	{"type":"error","field":"layers[1]","message":"layers[1]: unknown layer \"nois\": want one of noise, …"}
+//
+// answers a client message that is not valid: field is the JSON path of the
+// offending field (empty for the message as a whole) and message states
+// the rule. The subscription stays as it was.
+//
+// With Config.Compression the server accepts permessage-deflate (RFC 7692)
+// and compresses the messages that several clients share.
+//
+// Closing: 1001 when the server shuts down; 1008 with a reason for a client
+// too slow ("client too slow: more than 10s behind the stream") or that did
+// not answer pings; 1009 for a message too large. The server pings every
+// Config.PingInterval; browsers answer by themselves.
+//
+// Items, as served by citytwin (stream/twinfeed); absent values are omitted.
+// Names follow the NGSI-LD attributes of the entities (web/ngsild).
+//
+// Sensor (layers noise, air, traffic, irrigation, generic; a sensor's
+// layer is its domain):
+//
+//	{"id":"urn:ngsi-ld:NoiseLevelObserved:n-17","type":"NoiseLevelObserved","domain":"noise",
+//	 "lon":9.19,"lat":45.46,"stale":false,"lastSeen":"2025-06-01T12:00:00Z",
+//	 "values":{"LAeq":{"value":61.2,"unitCode":"2N","observedAt":"2025-06-01T12:00:00Z"}},
+//	 "links":{"district":"m-1","neighbourhood":"nil-12","road":"r-0042"}}
+//
+// A sensor located by a line has "geometry":{"type":"LineString",
+// "coordinates":[[lon,lat],…]} instead of lon and lat; one never located has
+// neither. links name the features it belongs to, by layer (district,
+// neighbourhood, road, greenarea, irrigationzone).
+//
+// Feature (layers district, neighbourhood, road, greenarea, irrigationzone;
+// the geometry comes from /api/v1/layers/{kind}):
+//
+//	{"kind":"neighbourhood","id":"nil-12","indicators":{"sensorCount":4,"staleSensorCount":0,
+//	 "LAeq":63.1,"aqiBand":"fair","aqiPollutant":"pm10","pm25":9.5,"pm10":31,"no2":40,"o3":60,
+//	 "congestionIndex":0.42,"intensity":120,"averageVehicleSpeed":31,
+//	 "soilMoistureVwc":0.18,"waterDeficit":42,"needsWater":true}}
+//
+// The indicators (see twin.Indicators) carry the names of the feature's
+// NGSI-LD attributes: sensorCount, staleSensorCount, LAeq (dB(A), energetic
+// mean), aqiBand and aqiPollutant (European AQI), pm25, pm10, no2, o3
+// (µg/m³), congestionIndex (0–1), intensity (vehicles), averageVehicleSpeed
+// (km/h), soilMoistureVwc (m³/m³), waterDeficit (mm), needsWater. The city's
+// features belong to every tenant and their indicators count every
+// tenant's sensors, as in the NGSI-LD API.
+//
+// Alert (layer alerts): the JSON of twin.Alert, as served by
+// /api/v1/alerts; "open":false closes it (the client removes it).
+//
+//	{"id":"noise-dpcm-iv/milano/neighbourhood/nil-12/1748779200","rule":"noise-dpcm-iv",
+//	 "title":"…","attr":"LAeq","tenant":"milano","featureKind":"neighbourhood",
+//	 "featureId":"nil-12","sensors":["n-17"],"sensorCount":1,"threshold":65,"value":67.2,
+//	 "peak":68,"peakSensor":"n-17","peakTime":"…","start":"…","open":true,"window":"1h0m0s"}
+package stream

@@ -1,0 +1,171 @@
+package stream_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/citytwin/citytwin/stream"
+)
+
+// reader reads a client's messages in the background and keeps the latest
+// value of every sensor item.
+type reader struct {
+	mu     sync.Mutex
+	latest map[string]int
+	msgs   int
+	err    error
+	done   chan struct{}
+}
+
+func startReader(c *websocket.Conn) *reader {
+	r := &reader{latest: map[string]int{}, done: make(chan struct{})}
+	_ = c.SetReadDeadline(time.Time{}) // read's deadline is for one message
+	go func() {
+		defer close(r.done)
+		for {
+			_, data, err := c.ReadMessage()
+			if err != nil {
+				r.mu.Lock()
+				r.err = err
+				r.mu.Unlock()
+				return
+			}
+			var m msg
+			if err := json.Unmarshal(data, &m); err != nil {
+				panic(err)
+			}
+			r.mu.Lock()
+			for id, v := range ids(m.Sensors) {
+				r.latest[id] = v
+			}
+			r.msgs++
+			r.mu.Unlock()
+		}
+	}()
+	return r
+}
+
+func (r *reader) has(want map[string]int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, v := range want {
+		if r.latest[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSlowClientDisconnected(t *testing.T) {
+	src := newFakeSource()
+	e := newEnv(t, stream.Config{FlushInterval: 5 * time.Millisecond, SendQueue: 8,
+		MaxBehind: time.Second, CloseGrace: 5 * time.Second}, src, true)
+	slow, fast := e.dial(t, nil), e.dial(t, nil)
+	for _, c := range []*websocket.Conn{slow, fast} {
+		send(t, c, `{"type":"subscribe","layers":["noise"]}`)
+		read(t, c)
+	}
+	fr := startReader(fast)
+
+	// Produce until the slow client, which does not read, is dropped.
+	const keys = 4
+	final := map[string]int{}
+	for i := 0; ; i++ {
+		for k := range keys {
+			src.Set("noise", "default", fmt.Sprint("k", k), i, pt(9, 45), 16<<10)
+			final[fmt.Sprint("k", k)] = i
+		}
+		if e.metric(t, "citytwin_stream_clients_dropped_total", "reason", stream.DropSlow) == 1 {
+			break
+		}
+		if i > 20000 {
+			t.Fatal("the slow client was never dropped")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The slow client now reads: what was in flight, then the reason.
+	ce := closeErr(t, slow)
+	if ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "client too slow: more than 1s behind") {
+		t.Fatalf("slow client closed with %v, want 1008 and the reason", ce)
+	}
+	// The fast client got every change.
+	waitFor(t, "the fast client to see the final values", func() bool { return fr.has(final) })
+	if got := e.metric(t, "citytwin_stream_clients_dropped_total", "reason", stream.DropSlow); got != 1 {
+		t.Fatalf("slow drops %v, want 1 (the fast client must stay)", got)
+	}
+	waitFor(t, "one client left", func() bool { return e.metric(t, "citytwin_stream_clients") == 1 })
+	fast.Close()
+	<-fr.done
+}
+
+func TestConflation(t *testing.T) {
+	src := newFakeSource()
+	e := newEnv(t, stream.Config{SendQueue: 1, MaxBehind: time.Hour}, src, false)
+	c := e.dial(t, nil)
+	send(t, c, `{"type":"subscribe","layers":["noise","air"]}`)
+	first := read(t, c)
+
+	// The client does not read while deltas of 256 KiB are flushed: the
+	// socket buffers fill, the queue fills, the rest is conflated.
+	want := map[string]int{}
+	flushes := 0
+	for i := 0; i < 40 || e.metric(t, "citytwin_stream_items_conflated_total") == 0; i++ {
+		if i == 2000 {
+			t.Fatal("nothing was conflated")
+		}
+		flushes++
+		for k := range 4 {
+			src.Set("noise", "default", fmt.Sprint("n", k), i, pt(9, 45), 64<<10)
+			want[fmt.Sprint("n", k)] = i
+		}
+		if i == 5 {
+			src.Set("air", "default", "a", i, pt(9, 45), 0) // once: must survive conflation
+			want["a"] = i
+		}
+		e.hub.Flush()
+	}
+	for range 10 { // more while conflating
+		flushes++
+		for k := range 4 {
+			src.Set("noise", "default", fmt.Sprint("n", k), flushes, pt(9, 45), 64<<10)
+			want[fmt.Sprint("n", k)] = flushes
+		}
+		e.hub.Flush()
+	}
+	got := map[string]int{}
+	deltas := 0
+	last := first.Seq
+	for len(got) < len(want) || !equal(got, want) {
+		m := read(t, c)
+		if m.Type != "delta" || m.Seq <= last {
+			t.Fatalf("message %s seq %d after seq %d", m.Type, m.Seq, last)
+		}
+		last = m.Seq
+		deltas++
+		for id, v := range ids(m.Sensors) {
+			got[id] = v
+		}
+	}
+	if deltas >= flushes {
+		t.Fatalf("%d deltas for %d flushes: nothing was merged", deltas, flushes)
+	}
+	t.Logf("%d flushes reached the client as %d deltas", flushes, deltas)
+}
+
+func equal(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
