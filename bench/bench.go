@@ -1,10 +1,19 @@
 // Package bench measures consumers of the citytwin stack end to end: it
-// publishes NGSI-v2 keyValues readings through a real MQTT broker at given
-// rates, counts what arrives in InfluxDB, and reports sustained throughput
-// with zero loss, publish→stored latency and the consumer's CPU and memory.
-// It compares citytwin (`citytwin serve`, spawned as a child process) with a
-// minimal baseline consumer (bench/baseline: paho → encoding/json →
-// influxdb-client-go's batching WriteAPI), measured in the same run.
+// publishes readings through a real MQTT broker at given rates, counts what
+// arrives in InfluxDB, and reports sustained throughput with zero loss,
+// publish→stored latency and the consumer's CPU and memory. It compares
+// citytwin (`citytwin serve`, spawned as a child process) with a minimal
+// baseline consumer (bench/baseline: paho → encoding/json →
+// influxdb-client-go's batching WriteAPI), measured in the same run on
+// NGSI-v2 keyValues readings.
+//
+// citytwin can also be measured on the FIWARE IoT Agent protocols
+// (Config.Protocols): UltraLight 2.0 and JSON measures of the same
+// sensors, published by devices that bench first provisions through
+// citytwin's API (sim.Provision: a service group per vendor, devices
+// mapping object_ids to attributes), each group's connections with its
+// MQTT credentials. The baseline does not understand them: its comparison
+// stays NGSI only.
 //
 // For each target rate, each consumer in turn is started fresh, probed (one
 // message must reach InfluxDB), driven for one step with its own tenant
@@ -29,8 +38,6 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
-
-	"github.com/citytwin/citytwin/sim"
 )
 
 // Config configures Run.
@@ -43,6 +50,10 @@ type Config struct {
 
 	// Consumers to measure, in order: Citytwin and/or Baseline.
 	Consumers []string `json:"consumers"`
+	// Protocols are the payload protocols citytwin is measured with, in
+	// order, at every rate: ProtocolNGSI, ProtocolUL, ProtocolJSON; empty
+	// means NGSI only. The baseline is measured with NGSI only.
+	Protocols []string `json:"protocols"`
 	// CitytwinPath is the citytwin executable, run as `serve`.
 	CitytwinPath string `json:"citytwin_path"`
 	// BaselinePath is the baseline program (go build ./bench/baseline).
@@ -94,6 +105,14 @@ func (c *Config) defaults() error {
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
+	}
+	if len(c.Protocols) == 0 {
+		c.Protocols = []string{ProtocolNGSI}
+	}
+	for _, p := range c.Protocols {
+		if p != ProtocolNGSI && p != ProtocolUL && p != ProtocolJSON {
+			return fmt.Errorf("bench: unknown protocol %q (want %s, %s or %s)", p, ProtocolNGSI, ProtocolUL, ProtocolJSON)
+		}
 	}
 	switch {
 	case c.MQTTURL == "" || c.InfluxURL == "" || c.InfluxBucket == "":
@@ -162,18 +181,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		fmt.Fprintf(cfg.Progress, "bench: CREATE DATABASE %s: %v (fine if it exists)\n", inf.db, err)
 	}
 	runID := fmt.Sprintf("%04x", rand.Uint32()&0xffff)
+	// The admin token of the provisioning API of every citytwin started.
+	adminToken := fmt.Sprintf("bench-%016x%016x", rand.Uint64(), rand.Uint64())
 	var err error
+steps:
 	for si, rate := range cfg.Rates {
 		for _, name := range cfg.Consumers {
-			var st Step
-			st, err = runStep(ctx, &cfg, inf, dir, runID, si, name, rate)
-			rep.Steps = append(rep.Steps, st)
-			if err != nil {
-				break
+			protocols := []string{ProtocolNGSI}
+			if name == Citytwin {
+				protocols = cfg.Protocols
 			}
-		}
-		if err != nil {
-			break
+			for _, proto := range protocols {
+				var st Step
+				st, err = runStep(ctx, &cfg, inf, dir, runID, adminToken, si, name, proto, rate)
+				rep.Steps = append(rep.Steps, st)
+				if err != nil {
+					break steps
+				}
+			}
 		}
 	}
 	rep.Summary, rep.Pairs, rep.MaxSustainedRatio = Summarize(rep.Steps)
@@ -197,13 +222,19 @@ func rateLabel(r float64) string {
 	return fmt.Sprintf("%g", r)
 }
 
-// runStep starts a consumer, probes it, publishes for one step, counts,
-// and stops the consumer.
-func runStep(ctx context.Context, cfg *Config, inf *influx, dir, runID string, si int, name string, rate float64) (st Step, err error) {
+// runStep starts a consumer, provisions the step's devices (IoT Agent
+// protocols), probes it, publishes for one step, counts, and stops the
+// consumer.
+func runStep(ctx context.Context, cfg *Config, inf *influx, dir, runID, adminToken string, si int, name, proto string, rate float64) (st Step, err error) {
 	short := map[string]string{Citytwin: "ct", Baseline: "bl"}[name]
-	tenant := fmt.Sprintf("b%s-%s-%d", runID, short, si)
-	clientID := fmt.Sprintf("bench-%s-%s-%d", runID, name, si)
-	st = Step{Consumer: name, TargetRate: rate, Tenant: tenant,
+	if proto != ProtocolNGSI {
+		short += proto
+	}
+	// The tenant is also the Fiware-Service of provisioned devices: letters,
+	// digits and underscores.
+	tenant := fmt.Sprintf("b%s_%s_%d", runID, short, si)
+	clientID := fmt.Sprintf("bench-%s-%s-%s-%d", runID, name, proto, si)
+	st = Step{Consumer: name, Protocol: proto, TargetRate: rate, Tenant: tenant,
 		CPUPerMsg: Num(math.NaN()), CPUCores: Num(math.NaN()), RSSMB: Num(math.NaN()), PeakMB: Num(math.NaN())}
 	defer func() {
 		if err != nil {
@@ -211,11 +242,11 @@ func runStep(ctx context.Context, cfg *Config, inf *influx, dir, runID string, s
 		}
 	}()
 	say := func(format string, args ...any) {
-		fmt.Fprintf(cfg.Progress, "bench: %s @ %s msg/s: %s\n", name, rateLabel(rate), fmt.Sprintf(format, args...))
+		fmt.Fprintf(cfg.Progress, "bench: %s %s @ %s msg/s: %s\n", name, proto, rateLabel(rate), fmt.Sprintf(format, args...))
 	}
 
 	say("starting (tenant %s)", tenant)
-	c, err := startConsumer(ctx, cfg, name, clientID, dir)
+	c, err := startConsumer(ctx, cfg, name, clientID, dir, adminToken)
 	if err != nil {
 		return st, err
 	}
@@ -229,11 +260,20 @@ func runStep(ctx context.Context, cfg *Config, inf *influx, dir, runID string, s
 			}
 		}
 	}()
-	if err := probe(ctx, cfg, inf, c, tenant+"-probe"); err != nil {
+	l := newLoad(tenant, cfg.Sensors, proto)
+	pl := newLoad(tenant+"_probe", 1, proto)
+	if proto != ProtocolNGSI {
+		say("provisioning %d devices", len(l.sensors)+1)
+		for _, x := range []*load{l, pl} {
+			if err := x.provision(ctx, "http://"+c.httpAddr, adminToken); err != nil {
+				return st, err
+			}
+		}
+	}
+	if err := probe(ctx, cfg, inf, c, pl); err != nil {
 		return st, err
 	}
 
-	l := newLoad(tenant, cfg.Sensors)
 	say("publishing for %v", cfg.Step)
 	start := time.Now()
 	since := start.Add(-time.Second)
@@ -339,23 +379,28 @@ func poll(ctx context.Context, cfg *Config, inf *influx, tenant string, since ti
 	}
 }
 
-// probe publishes a reading of a probe tenant every 500 ms until one is
-// counted in InfluxDB: the consumer is then subscribed and writing.
-func probe(ctx context.Context, cfg *Config, inf *influx, c *consumer, tenant string) error {
-	l := newLoad(tenant, 1)
-	pc := paho.NewClient(paho.NewClientOptions().AddBroker(cfg.MQTTURL).
+// probe publishes a reading of the probe load l (a tenant of its own) every
+// 500 ms until one is counted in InfluxDB: the consumer is then subscribed,
+// knows the provisioned devices and is writing.
+func probe(ctx context.Context, cfg *Config, inf *influx, c *consumer, l *load) error {
+	opts := paho.NewClientOptions().AddBroker(cfg.MQTTURL).
 		SetClientID(fmt.Sprintf("bench-probe-%06x", rand.Uint32()>>8)).
-		SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(10 * time.Second))
+		SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(10 * time.Second)
+	if ln := l.lanes[0]; ln.user != "" {
+		opts.SetUsername(ln.user).SetPassword(ln.pass)
+	}
+	pc := paho.NewClient(opts)
 	if tok := pc.Connect(); tok.Wait() && tok.Error() != nil {
 		return fmt.Errorf("connect to the broker %s: %w", cfg.MQTTURL, tok.Error())
 	}
 	defer pc.Disconnect(100)
+	tenant := l.fleet.Tenant()
 	since := time.Now().Add(-time.Second)
 	var lastPub time.Time
 	return c.waitFor(ctx, 60*time.Second, func() error {
 		if time.Since(lastPub) >= 500*time.Millisecond {
 			lastPub = time.Now()
-			topic, payload := l.fleet.ReadingAs(l.sensors[0], lastPub, sim.ShapeV2KeyValues)
+			topic, payload := l.reading(l.sensors[0], lastPub)
 			if tok := pc.Publish(topic, 1, false, payload); tok.WaitTimeout(5*time.Second) && tok.Error() != nil {
 				return fmt.Errorf("publish a probe: %w", tok.Error())
 			}

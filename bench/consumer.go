@@ -31,8 +31,9 @@ type consumer struct {
 
 // startConsumer starts the named consumer with its output appended to a log
 // in dir, and waits until it is ready: citytwin's /readyz answers 200 (the
-// caller then probes both through the broker and InfluxDB).
-func startConsumer(ctx context.Context, cfg *Config, name, clientID, dir string) (*consumer, error) {
+// caller then probes both through the broker and InfluxDB). citytwin's
+// provisioning API takes adminToken.
+func startConsumer(ctx context.Context, cfg *Config, name, clientID, dir, adminToken string) (*consumer, error) {
 	c := &consumer{name: name, clientID: clientID, logPath: filepath.Join(dir, name+".log")}
 	var cmd *exec.Cmd
 	switch name {
@@ -58,6 +59,7 @@ func startConsumer(ctx context.Context, cfg *Config, name, clientID, dir string)
 			"CITYTWIN_INFLUX_BUCKET="+cfg.InfluxBucket,
 			"CITYTWIN_DATA_DIR="+dataDir,
 			"CITYTWIN_HTTP_ADDR="+addr,
+			"CITYTWIN_ADMIN_TOKEN="+adminToken,
 		)
 	case Baseline:
 		if cfg.BaselinePath == "" {

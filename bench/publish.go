@@ -18,19 +18,34 @@ import (
 // window bounds the unacknowledged QoS 1 messages per publisher connection.
 const window = 1000
 
-// load is the message stream of one step: NGSI-v2 keyValues readings of the
-// noise, air and traffic sensors of a fleet of one tenant.
+// load is the message stream of one step: readings of the noise, air and
+// traffic sensors of a fleet of one tenant, as NGSI-v2 keyValues entities
+// or as IoT Agent UltraLight or JSON measures.
 type load struct {
-	fleet   *sim.Fleet
-	sensors []int // fleet indices of the sensors used
+	fleet    *sim.Fleet
+	protocol string
+	sensors  []int // fleet indices of the sensors used
+	// lanes split the sensors by MQTT credentials: one anonymous lane for
+	// NGSI, one per vendor group once provisioned.
+	lanes []lane
 }
 
-// newLoad builds a fleet for tenant and keeps its first n noise, air and
-// traffic sensors (they make up about 85 % of a fleet).
-func newLoad(tenant string, n int) *load {
-	f := sim.NewFleet(sim.FleetConfig{Count: n*100/85 + 20, Tenant: tenant, Seed: 1})
+// lane is a set of sensors published with one set of credentials.
+type lane struct {
+	user, pass string
+	sensors    []int
+}
+
+// newLoad builds a fleet for tenant speaking protocol and keeps its first n
+// noise, air and traffic sensors (they make up about 85 % of a fleet).
+func newLoad(tenant string, n int, protocol string) *load {
+	fc := sim.FleetConfig{Count: n*100/85 + 20, Tenant: tenant, Seed: 1}
+	if protocol != ProtocolNGSI {
+		fc.Protocols = []sim.Protocol{sim.Protocol(protocol)}
+	}
+	f := sim.NewFleet(fc)
 	for {
-		l := &load{fleet: f}
+		l := &load{fleet: f, protocol: protocol}
 		for i, s := range f.Sensors() {
 			if len(l.sensors) == n {
 				break
@@ -41,10 +56,60 @@ func newLoad(tenant string, n int) *load {
 			}
 		}
 		if len(l.sensors) == n {
+			l.lanes = []lane{{sensors: l.sensors}}
 			return l
 		}
-		f = sim.NewFleet(sim.FleetConfig{Count: 2 * f.Len(), Tenant: tenant, Seed: 1})
+		fc.Count = 2 * f.Len()
+		f = sim.NewFleet(fc)
 	}
+}
+
+// reading returns sensor i's reading at t in the load's protocol.
+func (l *load) reading(i int, t time.Time) (topic string, payload []byte) {
+	if l.protocol == ProtocolNGSI {
+		return l.fleet.ReadingAs(i, t, sim.ShapeV2KeyValues)
+	}
+	return l.fleet.Reading(i, t)
+}
+
+// provision creates the load's vendor groups and devices through
+// citytwin's provisioning API at baseURL and splits the load into one lane
+// per group, with the group's MQTT credentials.
+func (l *load) provision(ctx context.Context, baseURL, adminToken string) error {
+	creds, err := sim.Provision(ctx, l.fleet, sim.ProvisionConfig{URL: baseURL, AdminToken: adminToken, Sensors: l.sensors}, nil)
+	if err != nil {
+		return fmt.Errorf("provision the devices of %s: %w", l.fleet.Tenant(), err)
+	}
+	l.lanes = l.lanes[:0]
+	for _, v := range l.fleet.Vendors(l.sensors) {
+		cr := creds[v.Group.APIKey]
+		l.lanes = append(l.lanes, lane{user: cr.Username, pass: cr.Password, sensors: v.Sensors})
+	}
+	// The largest groups first: they get the extra connections.
+	slices.SortStableFunc(l.lanes, func(a, b lane) int { return len(b.sensors) - len(a.sensors) })
+	return nil
+}
+
+// connections splits the load over n connections, at least one per lane:
+// connection p publishes with the credentials of lane p mod len(lanes) and
+// its share of that lane's sensors.
+func (l *load) connections(n int) []lane {
+	n = max(n, len(l.lanes))
+	out := make([]lane, n)
+	for p := range out {
+		ln := l.lanes[p%len(l.lanes)]
+		k := p / len(l.lanes) // the connection's index within its lane
+		c := n / len(l.lanes) // connections of the lane
+		if p%len(l.lanes) < n%len(l.lanes) {
+			c++
+		}
+		out[p] = lane{user: ln.user, pass: ln.pass}
+		for j := k; j < len(ln.sensors); j += c {
+			out[p].sensors = append(out[p].sensors, ln.sensors[j])
+		}
+	}
+	// More connections than sensors in a lane leave some without any.
+	return slices.DeleteFunc(out, func(c lane) bool { return len(c.sensors) == 0 })
 }
 
 // published is what a publishing run did.
@@ -56,28 +121,35 @@ type published struct {
 }
 
 // publish sends l's readings at rate msg/s in total (0: as fast as the broker
-// acknowledges) over n connections at QoS 1 for d, then waits up to 10 s
-// for outstanding acknowledgements. Sensor j is published only by
-// connection j mod n, each reading timestamped (dateObserved) with its
-// publish time, bumped by a millisecond if needed so that every (entity,
-// dateObserved) is distinct. It returns early, without error, when ctx ends.
+// acknowledges) over n connections (at least one per lane, see
+// load.connections) at QoS 1 for d, then waits up to 10 s for outstanding
+// acknowledgements. Each sensor is published by one connection only, each
+// reading timestamped (dateObserved, TimeInstant) with its publish time,
+// bumped by a millisecond if needed so that every (entity, time) is
+// distinct; each connection's rate is its share of the sensors. It returns
+// early, without error, when ctx ends.
 func publish(ctx context.Context, brokerURL, clientPrefix string, l *load, rate float64, n int, d time.Duration) (*published, error) {
-	n = max(1, min(n, len(l.sensors)))
+	conns := l.connections(max(1, min(n, len(l.sensors))))
+	n = len(conns)
 	clients := make([]paho.Client, 0, n)
 	defer func() {
 		for _, c := range clients {
 			c.Disconnect(250)
 		}
 	}()
-	for p := range n {
-		c := paho.NewClient(paho.NewClientOptions().
+	for p, conn := range conns {
+		opts := paho.NewClientOptions().
 			AddBroker(brokerURL).
 			SetClientID(fmt.Sprintf("%s-pub%d-%06x", clientPrefix, p, rand.Uint32()>>8)).
 			SetCleanSession(true).
 			SetAutoReconnect(false).
 			SetConnectTimeout(10 * time.Second).
 			SetWriteTimeout(10 * time.Second).
-			SetKeepAlive(30 * time.Second))
+			SetKeepAlive(30 * time.Second)
+		if conn.user != "" {
+			opts.SetUsername(conn.user).SetPassword(conn.pass)
+		}
+		c := paho.NewClient(opts)
 		if tok := c.Connect(); tok.Wait() && tok.Error() != nil {
 			return nil, fmt.Errorf("connect publisher %d to %s: %w", p, brokerURL, tok.Error())
 		}
@@ -95,10 +167,7 @@ func publish(ctx context.Context, brokerURL, clientPrefix string, l *load, rate 
 	)
 	start := time.Now()
 	for p, c := range clients {
-		var mine []int
-		for j := p; j < len(l.sensors); j += n {
-			mine = append(mine, l.sensors[j])
-		}
+		mine := conns[p].sensors
 		type pending struct {
 			tok  paho.Token
 			at   int64
@@ -131,7 +200,7 @@ func publish(ctx context.Context, brokerURL, clientPrefix string, l *load, rate 
 				now := time.Now()
 				ms := max(now.UnixMilli(), last[next]+1)
 				last[next] = ms
-				topic, payload := l.fleet.ReadingAs(mine[next], time.UnixMilli(ms), sim.ShapeV2KeyValues)
+				topic, payload := l.reading(mine[next], time.UnixMilli(ms))
 				next = (next + 1) % len(mine)
 				tok := c.Publish(topic, 1, false, payload)
 				select {
@@ -140,7 +209,7 @@ func publish(ctx context.Context, brokerURL, clientPrefix string, l *load, rate 
 					failed.Add(1)
 				}
 			}
-			pace(runCtx, rate/float64(n), one)
+			pace(runCtx, rate*float64(len(mine))/float64(len(l.sensors)), one)
 		})
 	}
 	pubs.Wait()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,18 +22,29 @@ const (
 // WriteText writes the report as tables.
 func (r *Report) WriteText(w io.Writer) {
 	c := r.Config
-	var bytes, n float64
+	bytes, n := map[string]float64{}, map[string]float64{}
+	var protos []string
 	for _, s := range r.Steps {
-		bytes += s.PayloadBytes * float64(s.Published)
-		n += float64(s.Published)
+		if _, ok := n[s.Proto()]; !ok {
+			protos = append(protos, s.Proto())
+		}
+		bytes[s.Proto()] += s.PayloadBytes * float64(s.Published)
+		n[s.Proto()] += float64(s.Published)
 	}
 	fmt.Fprintf(w, "citytwin bench %s: broker %s, InfluxDB %s bucket %s\n",
 		r.Started.Format(time.RFC3339), c.MQTTURL, c.InfluxURL, c.InfluxBucket)
-	fmt.Fprintf(w, "load: %d noise/air/traffic sensors, NGSI-v2 keyValues", c.Sensors)
-	if n > 0 {
-		fmt.Fprintf(w, " (mean %.0f B)", bytes/n)
+	fmt.Fprintf(w, "load: %d noise/air/traffic sensors as", c.Sensors)
+	for i, p := range protos {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(w, "%s %s", sep, protocolTitle[p])
+		if n[p] > 0 {
+			fmt.Fprintf(w, " (mean %.0f B)", bytes[p]/n[p])
+		}
 	}
-	fmt.Fprintf(w, ", QoS 1 over %d publisher connections, %v per step\n", c.Publishers, c.Step)
+	fmt.Fprintf(w, "; QoS 1 over %d publisher connections (IoT Agent devices: at least one per vendor group, with its credentials), %v per step\n", c.Publishers, c.Step)
 	fmt.Fprintf(w, "latency: publish→stored estimated from InfluxDB counts polled every %v (FIFO assumed; resolution %v, upper bound)\n",
 		c.PollInterval, c.PollInterval)
 	for _, name := range c.Consumers {
@@ -47,20 +59,20 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintln(w)
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "consumer\ttarget/s\tachieved/s\tpublished\tstored\tlost\tp50\tp99\tmax\tCPU µs/msg\tCPU cores\tRSS MB\tpeak MB\t")
+	fmt.Fprintln(tw, "consumer\tprotocol\ttarget/s\tachieved/s\tpublished\tstored\tlost\tp50\tp99\tmax\tCPU µs/msg\tCPU cores\tRSS MB\tpeak MB\t")
 	var failed []string
 	behind := false
 	for _, s := range r.Steps {
 		if s.Err != "" {
-			failed = append(failed, fmt.Sprintf("  %s @ %s msg/s: %s\n", s.Consumer, rateLabel(s.TargetRate), firstLine(s.Err)))
+			failed = append(failed, fmt.Sprintf("  %s %s @ %s msg/s: %s\n", s.Consumer, s.Proto(), rateLabel(s.TargetRate), firstLine(s.Err)))
 			continue
 		}
 		mark := ""
 		if s.TargetRate > 0 && s.AchievedRate < 0.95*s.TargetRate {
 			mark, behind = "*", true
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-			s.Consumer, rateLabel(s.TargetRate), s.AchievedRate, mark, s.Published, s.Stored, s.Lost,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			s.Consumer, s.Proto(), rateLabel(s.TargetRate), s.AchievedRate, mark, s.Published, s.Stored, s.Lost,
 			dur(s.Latency.P50), dur(s.Latency.P99), dur(s.Latency.Max),
 			num(s.CPUPerMsg, "%.1f"), num(s.CPUCores, "%.2f"), num(s.RSSMB, "%.0f"), num(s.PeakMB, "%.0f"))
 	}
@@ -79,21 +91,23 @@ func (r *Report) WriteText(w io.Writer) {
 	capped := false
 	for _, s := range r.Summary {
 		note := ""
-		if r.allSustained(s.Consumer) {
-			note, capped = " (every step sustained: a lower bound; add higher -rates or 0 for flat out)", true
+		if r.allSustained(s.Consumer, s.Protocol) {
+			note = " (every step sustained: a lower bound; add higher -rates or 0 for flat out)"
+			capped = capped || s.Protocol == ProtocolNGSI
 		}
-		fmt.Fprintf(w, "  %-9s %s%s\n", s.Consumer, sustained(s.MaxSustained), note)
+		fmt.Fprintf(w, "  %-9s %-5s %s%s\n", s.Consumer, s.Protocol, sustained(s.MaxSustained), note)
 	}
 	if !r.MaxSustainedRatio.Unknown() {
 		note := ""
 		if capped {
 			note = " (bounded by the rates tried)"
 		}
-		fmt.Fprintf(w, "  citytwin / baseline: %.2f×%s\n", float64(r.MaxSustainedRatio), note)
+		fmt.Fprintf(w, "  citytwin / baseline (NGSI): %.2f×%s\n", float64(r.MaxSustainedRatio), note)
 	}
+	r.writeProtocols(w)
 
 	if len(r.Pairs) > 0 {
-		fmt.Fprintln(w, "\ncitytwin vs baseline at the same target rate (ratios citytwin / baseline):")
+		fmt.Fprintln(w, "\ncitytwin vs baseline at the same target rate, NGSI (ratios citytwin / baseline):")
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "target/s\tCPU µs/msg ratio\tpeak RSS ratio\tp99 citytwin\tp99 baseline\tlost citytwin\tlost baseline\t")
 		for _, p := range r.Pairs {
@@ -105,11 +119,72 @@ func (r *Report) WriteText(w io.Writer) {
 	r.writeTargets(w)
 }
 
-// allSustained reports whether every step of a consumer was sustained.
-func (r *Report) allSustained(consumer string) bool {
+// protocolTitle names the payloads of each protocol.
+var protocolTitle = map[string]string{
+	ProtocolNGSI: "NGSI-v2 keyValues",
+	ProtocolUL:   "UltraLight 2.0",
+	ProtocolJSON: "IoT Agent JSON",
+}
+
+// writeProtocols compares citytwin's steps across payload protocols at each
+// target rate, when more than one was measured.
+func (r *Report) writeProtocols(w io.Writer) {
+	var protos []string
+	var rates []float64
+	step := map[string]*Step{}
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		if s.Consumer != Citytwin || s.Err != "" {
+			continue
+		}
+		if !slices.Contains(protos, s.Proto()) {
+			protos = append(protos, s.Proto())
+		}
+		if !slices.Contains(rates, s.TargetRate) {
+			rates = append(rates, s.TargetRate)
+		}
+		step[s.Proto()+" "+rateLabel(s.TargetRate)] = s
+	}
+	if len(protos) < 2 {
+		return
+	}
+	fmt.Fprintln(w, "\ncitytwin by payload protocol at the same target rate:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "target/s\t")
+	for _, col := range []string{"CPU µs/msg", "p99", "lost"} {
+		for _, p := range protos {
+			fmt.Fprintf(tw, "%s %s\t", col, p)
+		}
+	}
+	fmt.Fprintln(tw)
+	for _, rate := range rates {
+		fmt.Fprintf(tw, "%s\t", rateLabel(rate))
+		for col := range 3 {
+			for _, p := range protos {
+				s := step[p+" "+rateLabel(rate)]
+				switch {
+				case s == nil:
+					fmt.Fprint(tw, "-\t")
+				case col == 0:
+					fmt.Fprintf(tw, "%s\t", num(s.CPUPerMsg, "%.1f"))
+				case col == 1:
+					fmt.Fprintf(tw, "%s\t", dur(s.Latency.P99))
+				default:
+					fmt.Fprintf(tw, "%d\t", s.Lost)
+				}
+			}
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+}
+
+// allSustained reports whether every step of a consumer with a protocol was
+// sustained.
+func (r *Report) allSustained(consumer, protocol string) bool {
 	n := 0
 	for i := range r.Steps {
-		if r.Steps[i].Consumer != consumer {
+		if r.Steps[i].Consumer != consumer || r.Steps[i].Proto() != protocol {
 			continue
 		}
 		if !r.Steps[i].Sustained() {
@@ -124,14 +199,14 @@ func (r *Report) allSustained(consumer string) bool {
 func (r *Report) writeTargets(w io.Writer) {
 	var ct *ConsumerSummary
 	for i := range r.Summary {
-		if r.Summary[i].Consumer == Citytwin {
+		if r.Summary[i].Consumer == Citytwin && r.Summary[i].Protocol == ProtocolNGSI {
 			ct = &r.Summary[i]
 		}
 	}
 	if ct == nil {
 		return
 	}
-	fmt.Fprintln(w, "\ntargets (citytwin; figures of one run on a shared machine):")
+	fmt.Fprintln(w, "\ntargets (citytwin, NGSI; figures of one run on a shared machine):")
 	verdict := func(ok bool) string {
 		if ok {
 			return "PASS"
@@ -140,7 +215,7 @@ func (r *Report) writeTargets(w io.Writer) {
 	}
 	tried := false // a step that could show the target: at its rate or above, or flat out
 	for _, s := range r.Steps {
-		tried = tried || s.Consumer == Citytwin && s.Err == "" && (s.TargetRate == 0 || s.TargetRate >= TargetSustained)
+		tried = tried || s.Consumer == Citytwin && s.Proto() == ProtocolNGSI && s.Err == "" && (s.TargetRate == 0 || s.TargetRate >= TargetSustained)
 	}
 	switch {
 	case ct.MaxSustained >= TargetSustained:
@@ -161,7 +236,7 @@ func (r *Report) writeTargets(w io.Writer) {
 			TargetCPURatio, verdict(ok), strings.Join(parts, ", "))
 	}
 	for _, s := range r.Steps {
-		if s.Consumer == Citytwin && s.TargetRate == TargetP99Rate && s.Err == "" {
+		if s.Consumer == Citytwin && s.Proto() == ProtocolNGSI && s.TargetRate == TargetP99Rate && s.Err == "" {
 			fmt.Fprintf(w, "  p99 publish→stored < %v at %d msg/s: %s (%s)\n", TargetP99, TargetP99Rate,
 				verdict(s.Latency.N > 0 && s.Latency.P99 < TargetP99), dur(s.Latency.P99))
 		}

@@ -129,9 +129,13 @@ func ParseStatusMem(status string) (rssKB, hwmKB int64, err error) {
 	return rssKB, hwmKB, nil
 }
 
-// Step is the result of one consumer at one target rate.
+// Step is the result of one consumer with one payload protocol at one
+// target rate.
 type Step struct {
-	Consumer   string  `json:"consumer"`
+	Consumer string `json:"consumer"`
+	// Protocol is the payload protocol (ProtocolNGSI, ProtocolUL,
+	// ProtocolJSON); "" (reports of earlier versions) means NGSI.
+	Protocol   string  `json:"protocol"`
 	TargetRate float64 `json:"target_rate"` // msg/s; 0 = flat out
 	Tenant     string  `json:"tenant"`
 
@@ -157,6 +161,14 @@ type Step struct {
 	Err     string   `json:"error,omitempty"`
 }
 
+// Proto returns the step's payload protocol, ProtocolNGSI when unset.
+func (s *Step) Proto() string {
+	if s.Protocol == "" {
+		return ProtocolNGSI
+	}
+	return s.Protocol
+}
+
 // Sustained reports whether the step counts towards the consumer's highest
 // sustained rate: something published, nothing lost, p99 under 5 s.
 func (s *Step) Sustained() bool {
@@ -166,13 +178,16 @@ func (s *Step) Sustained() bool {
 // SustainedP99 is the highest p99 latency of a sustained step.
 const SustainedP99 = 5 * time.Second
 
-// ConsumerSummary is a consumer's result over all its steps.
+// ConsumerSummary is a consumer's result over all its steps with one
+// payload protocol.
 type ConsumerSummary struct {
 	Consumer     string  `json:"consumer"`
+	Protocol     string  `json:"protocol"`
 	MaxSustained float64 `json:"max_sustained_rate"` // highest achieved rate of a sustained step; 0 if none
 }
 
-// Pair compares citytwin with the baseline at one target rate.
+// Pair compares citytwin with the baseline at one target rate, both on
+// NGSI.
 type Pair struct {
 	TargetRate float64          `json:"target_rate"`
 	CPURatio   Num              `json:"cpu_per_msg_ratio"` // citytwin / baseline; NaN when unknown
@@ -187,19 +202,28 @@ const (
 	Baseline = "baseline"
 )
 
-// Summarize returns per-consumer summaries (in order of first appearance),
-// the citytwin/baseline pairs at each common target rate (in step order)
-// and the ratio of their highest sustained rates (NaN when either is
-// unknown or the baseline's is 0).
+// Payload protocols: NGSI-v2 keyValues entities on ngsi/{tenant}/…, IoT
+// Agent UltraLight 2.0 and JSON measures on /{ul|json}/{apikey}/{device}/attrs.
+const (
+	ProtocolNGSI = "ngsi"
+	ProtocolUL   = "ul"
+	ProtocolJSON = "json"
+)
+
+// Summarize returns per-consumer and protocol summaries (in order of first
+// appearance), the citytwin/baseline pairs (NGSI) at each common target
+// rate (in step order) and the ratio of their highest sustained rates (NaN
+// when either is unknown or the baseline's is 0).
 func Summarize(steps []Step) (sums []ConsumerSummary, pairs []Pair, maxRatio Num) {
-	idx := map[string]int{}
+	idx := map[[2]string]int{}
 	for i := range steps {
 		s := &steps[i]
-		j, ok := idx[s.Consumer]
+		key := [2]string{s.Consumer, s.Proto()}
+		j, ok := idx[key]
 		if !ok {
 			j = len(sums)
-			idx[s.Consumer] = j
-			sums = append(sums, ConsumerSummary{Consumer: s.Consumer})
+			idx[key] = j
+			sums = append(sums, ConsumerSummary{Consumer: s.Consumer, Protocol: s.Proto()})
 		}
 		if s.Sustained() && s.AchievedRate > sums[j].MaxSustained {
 			sums[j].MaxSustained = s.AchievedRate
@@ -207,7 +231,7 @@ func Summarize(steps []Step) (sums []ConsumerSummary, pairs []Pair, maxRatio Num
 	}
 	find := func(consumer string, rate float64) *Step {
 		for i := range steps {
-			if steps[i].Consumer == consumer && steps[i].TargetRate == rate && steps[i].Err == "" {
+			if steps[i].Consumer == consumer && steps[i].Proto() == ProtocolNGSI && steps[i].TargetRate == rate && steps[i].Err == "" {
 				return &steps[i]
 			}
 		}
@@ -232,8 +256,8 @@ func Summarize(steps []Step) (sums []ConsumerSummary, pairs []Pair, maxRatio Num
 		})
 	}
 	maxRatio = Num(math.NaN())
-	c, okC := idx[Citytwin]
-	b, okB := idx[Baseline]
+	c, okC := idx[[2]string{Citytwin, ProtocolNGSI}]
+	b, okB := idx[[2]string{Baseline, ProtocolNGSI}]
 	if okC && okB {
 		maxRatio = ratio(Num(sums[c].MaxSustained), Num(sums[b].MaxSustained))
 	}

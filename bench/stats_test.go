@@ -3,7 +3,9 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,7 +157,7 @@ func TestReportTextAndJSON(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{"9990", "1.20s", "n/a", "0.25", "lossless QoS 1 at ≥ 15000 msg/s: not measured",
 		"≤ 0.5× the baseline's at the same rate: PASS", "p99 publish→stored < 2s at 10000 msg/s: PASS", "resolution 250ms",
-		"15000*", "* publishing fell more than 5 % behind", "citytwin @ 20000 msg/s: citytwin exited during the step\n"} {
+		"15000*", "* publishing fell more than 5 % behind", "citytwin ngsi @ 20000 msg/s: citytwin exited during the step\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
@@ -190,18 +192,83 @@ func TestCountQuery(t *testing.T) {
 }
 
 func TestNewLoad(t *testing.T) {
-	for _, n := range []int{1, 10, 999} {
-		l := newLoad("t", n)
-		if len(l.sensors) != n {
-			t.Fatalf("newLoad(%d): %d sensors", n, len(l.sensors))
-		}
-		s := l.fleet.Sensors()
-		for _, i := range l.sensors {
-			switch s[i].Type {
-			case "NoiseLevelObserved", "AirQualityObserved", "TrafficFlowObserved":
-			default:
-				t.Fatalf("newLoad(%d) kept a %s", n, s[i].Type)
+	for _, proto := range []string{ProtocolNGSI, ProtocolUL, ProtocolJSON} {
+		for _, n := range []int{1, 10, 999} {
+			l := newLoad("t", n, proto)
+			if len(l.sensors) != n || len(l.lanes) != 1 || len(l.lanes[0].sensors) != n {
+				t.Fatalf("newLoad(%d, %s): %d sensors, lanes %v", n, proto, len(l.sensors), l.lanes)
 			}
+			s := l.fleet.Sensors()
+			for _, i := range l.sensors {
+				switch s[i].Type {
+				case "NoiseLevelObserved", "AirQualityObserved", "TrafficFlowObserved":
+				default:
+					t.Fatalf("newLoad(%d) kept a %s", n, s[i].Type)
+				}
+				topic, payload := l.reading(i, time.Unix(1e9, 0))
+				if string(s[i].Protocol) != proto || (proto == ProtocolNGSI) != strings.HasPrefix(topic, "ngsi/t/") ||
+					(proto == ProtocolNGSI) != strings.Contains(string(payload), `"dateObserved":"2001-09-09T01:46:40.000Z"`) {
+					t.Fatalf("%s reading of %s: %s %s", proto, s[i].ID, topic, payload)
+				}
+			}
+		}
+	}
+	// The NGSI load is the one of earlier versions: same fleet, same sensors.
+	if l := newLoad("t", 999, ProtocolNGSI); l.fleet.Len() != 999*100/85+20 || l.sensors[0] != 0 {
+		t.Errorf("NGSI load: fleet of %d, first sensor %d", l.fleet.Len(), l.sensors[0])
+	}
+}
+
+func TestConnections(t *testing.T) {
+	l := &load{sensors: make([]int, 10), lanes: []lane{
+		{user: "a", sensors: []int{0, 1, 2, 3, 4}},
+		{user: "b", sensors: []int{5, 6, 7}},
+		{user: "c", sensors: []int{8, 9}},
+	}}
+	check := func(n int, want ...lane) {
+		t.Helper()
+		got := l.connections(n)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("connections(%d) = %v, want %v", n, got, want)
+		}
+	}
+	// At least one connection per lane; extra ones go to the first (largest).
+	check(1, lane{"a", "", []int{0, 1, 2, 3, 4}}, lane{"b", "", []int{5, 6, 7}}, lane{"c", "", []int{8, 9}})
+	check(4, lane{"a", "", []int{0, 2, 4}}, lane{"b", "", []int{5, 6, 7}}, lane{"c", "", []int{8, 9}}, lane{"a", "", []int{1, 3}})
+	// More connections than a lane's sensors leave none empty.
+	check(9, lane{"a", "", []int{0, 3}}, lane{"b", "", []int{5}}, lane{"c", "", []int{8}},
+		lane{"a", "", []int{1, 4}}, lane{"b", "", []int{6}}, lane{"c", "", []int{9}}, lane{"a", "", []int{2}}, lane{"b", "", []int{7}})
+	// One lane: sensor j on connection j mod n, as NGSI always was.
+	one := &load{sensors: []int{0, 1, 2, 3, 4}, lanes: []lane{{sensors: []int{0, 1, 2, 3, 4}}}}
+	if got := one.connections(2); fmt.Sprint(got) != fmt.Sprint([]lane{{sensors: []int{0, 2, 4}}, {sensors: []int{1, 3}}}) {
+		t.Errorf("one lane: %v", got)
+	}
+}
+
+func TestSummarizeProtocols(t *testing.T) {
+	ul := step(Citytwin, 5000, 4990, 0, time.Second, 12)
+	ul.Protocol = ProtocolUL
+	js := step(Citytwin, 5000, 4980, 4, time.Second, 13) // lost: not sustained
+	js.Protocol = ProtocolJSON
+	steps := []Step{step(Citytwin, 5000, 4995, 0, time.Second, 20), ul, js, step(Baseline, 5000, 4999, 0, time.Second, 40)}
+	sums, pairs, ratio := Summarize(steps)
+	want := []ConsumerSummary{{Citytwin, ProtocolNGSI, 4995}, {Citytwin, ProtocolUL, 4990}, {Citytwin, ProtocolJSON, 0}, {Baseline, ProtocolNGSI, 4999}}
+	if !slices.Equal(sums, want) {
+		t.Errorf("summaries %+v, want %+v", sums, want)
+	}
+	// The baseline is compared with citytwin on NGSI only.
+	if len(pairs) != 1 || pairs[0].CPURatio != 0.5 || math.Abs(float64(ratio)-4995.0/4999) > 1e-9 {
+		t.Errorf("pairs %+v, ratio %v", pairs, ratio)
+	}
+	r := &Report{Config: Config{Consumers: []string{Citytwin, Baseline}, Sensors: 999, Publishers: 4, Step: time.Second, PollInterval: time.Second}, Steps: steps}
+	r.Summary, r.Pairs, r.MaxSustainedRatio = Summarize(steps)
+	var buf bytes.Buffer
+	r.WriteText(&buf)
+	out := buf.String()
+	for _, want := range []string{"citytwin by payload protocol", "CPU µs/msg ul", "citytwin  ul    4990", "citytwin  json  none",
+		"NGSI-v2 keyValues", "UltraLight 2.0", "citytwin / baseline (NGSI): 1.00×", "targets (citytwin, NGSI"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -5,6 +5,7 @@
 #
 #   scripts/bench.sh                                  # default rates, 20 s steps
 #   scripts/bench.sh -rates 2000,5000 -step 10s -json bench.json
+#   scripts/bench.sh -protocols ngsi,ul,json          # citytwin also on IoT Agent measures
 #
 # The broker is configured from deploy/mosquitto.conf as internal/testenv does
 # it (same queue and in-flight limits), so citytwin is measured with its

@@ -4,6 +4,12 @@
 # with its embedded MQTT broker, and the sensor simulator. State lives in
 # .run/ (git-ignored); Ctrl-C stops everything. `make run` calls it after
 # scripts/setup.sh and the build.
+#
+# Two simulators run: the NGSI fleet (tenant demo), and a smaller fleet of
+# IoT Agent devices (tenant vendors, UltraLight and JSON) that simulate
+# provisions through the API with serve's admin token: CITYTWIN_ADMIN_TOKEN
+# when set, else the one serve generates into its data directory. The
+# second one is an extra: if it fails, its log says why and the rest runs on.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 state="${CITYTWIN_RUN_DIR:-$root/.run}"
@@ -22,14 +28,16 @@ rpc_port=$(free_port $((influx_port + 2)))
 mqtt_port=$(free_port "${CITYTWIN_RUN_MQTT_PORT:-1883}")
 http_port=$(free_port "${CITYTWIN_RUN_HTTP_PORT:-8080}")
 
-pids=()
+pids=()      # stopping any of these stops everything
+extra_pids=() # stopped at the end, not waited for
 cleanup() {
 	trap - EXIT INT TERM
 	echo
 	echo "stopping…"
-	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-		kill -TERM "${pids[i]}" 2>/dev/null || true
-		wait "${pids[i]}" 2>/dev/null || true
+	all=("${pids[@]}" "${extra_pids[@]}")
+	for ((i = ${#all[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${all[i]}" 2>/dev/null || true
+		wait "${all[i]}" 2>/dev/null || true
 	done
 }
 trap cleanup EXIT INT TERM
@@ -63,6 +71,19 @@ done
 	-sim-rate "${CITYTWIN_SIM_RATE:-50}" >"$state/simulate.log" 2>&1 &
 pids+=($!)
 
+# The vendors' devices. CITYTWIN_ADMIN_TOKEN, when set, wins over the file.
+vendor_sensors="${CITYTWIN_SIM_VENDOR_SENSORS:-60}"
+CITYTWIN_ADMIN_TOKEN_FILE="$CITYTWIN_DATA_DIR/admin-token" \
+	"$bin" simulate -sim-mqtt-url "tcp://127.0.0.1:$mqtt_port" -sim-protocol ul,json \
+	-sim-tenant vendors -sim-seed 2 -sim-sensors "$vendor_sensors" -sim-rate "${CITYTWIN_SIM_VENDOR_RATE:-15}" \
+	-sim-provision-url "http://$CITYTWIN_HTTP_ADDR" >"$state/simulate-vendors.log" 2>&1 &
+extra_pids+=($!)
+
+if [ -n "${CITYTWIN_ADMIN_TOKEN:-}" ]; then
+	token_hint='$CITYTWIN_ADMIN_TOKEN'
+else
+	token_hint="in $CITYTWIN_DATA_DIR/admin-token"
+fi
 cat <<MSG
 
 citytwin is running (Ctrl-C stops everything):
@@ -73,7 +94,11 @@ citytwin is running (Ctrl-C stops everything):
   InfluxDB     http://127.0.0.1:$influx_port  database citytwin, e.g.
                curl -G http://127.0.0.1:$influx_port/query --data-urlencode db=citytwin \\
                  --data-urlencode "q=SELECT count(*) FROM NoiseLevelObserved"
-  simulator    200 sensors at 50 msg/s (log: $state/simulate.log)
+  simulator    ${CITYTWIN_SIM_SENSORS:-200} NGSI sensors at ${CITYTWIN_SIM_RATE:-50} msg/s, tenant demo (log: $state/simulate.log)
+  vendors      $vendor_sensors IoT Agent devices (UltraLight, JSON), tenant vendors, provisioned through
+               http://$CITYTWIN_HTTP_ADDR/iot/devices; its irrigation controllers take open_valve
+               (log, with a curl example: $state/simulate-vendors.log)
+  admin token  $token_hint (the provisioning API's Authorization: Bearer)
 
 MSG
 wait -n "${pids[@]}"

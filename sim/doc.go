@@ -17,10 +17,29 @@
 // payload: traffic peaks at 08:00 and 18:00 and is low at night, noise and
 // NO2 follow it, ozone peaks in the afternoon sun, soil moisture dries
 // through the day and is restored by irrigation at 05:00. The model
-// functions document each pattern.
+// functions document each pattern. An irrigation controller's soil water
+// content is a state instead (irrigation.go): it rises by 0.01 m³/m³ a
+// minute while the valve is open (the 05:00 programme, or an open_valve
+// command), up to 0.03 above field capacity, and dries at the pattern's
+// evapotranspiration rate otherwise.
+//
+// Sensors speak NGSI, or one of the FIWARE IoT Agent device protocols
+// (FleetConfig.Protocols): UltraLight 2.0, "{time}|l|61.2|x|70.4" on
+// /ul/{apikey}/{device}/attrs, or JSON, {"TimeInstant":…,"l":61.2} on
+// /json/{apikey}/{device}/attrs. IoT Agent devices belong to a simulated
+// vendor per entity type, with one service group per vendor and protocol
+// (Fleet.Vendors): their provisioning maps the short object_ids to the
+// same Smart Data Models attributes, units, location and relationships the
+// NGSI readings carry, so both land in the twin alike. Provision creates
+// the groups and devices through citytwin's provisioning API and returns
+// the groups' MQTT credentials. Soil probes speaking an IoT Agent protocol
+// are irrigation controllers: they take the open_valve command, answer it
+// on cmdexe, and their soil moisture rises while the valve is open.
 //
 // Run publishes a fleet's readings to a broker with paced, parallel paho
-// connections and QoS 1 acknowledgements awaited asynchronously.
+// connections and QoS 1 acknowledgements awaited asynchronously, each
+// vendor group with its own credentials, and answers the controllers'
+// commands.
 //
 // # Units
 //
@@ -40,8 +59,11 @@
 // A Fleet is immutable after NewFleet; all its methods are safe for
 // concurrent use, and each Reading returns a fresh payload slice. Run owns
 // every goroutine and connection it starts: one publisher and one
-// acknowledgement waiter per connection. It returns only after they have
-// all ended and the connections are closed, whether it stops for the
-// context, Duration or Count. The unacknowledged messages per connection are
-// bounded by RunConfig.MaxInFlight.
+// acknowledgement waiter per connection, and one goroutine that executes
+// commands (paho's handler only queues them, at most 64). It returns only
+// after they have all ended and the connections are closed, whether it
+// stops for the context, Duration or Count. The unacknowledged messages per
+// connection are bounded by RunConfig.MaxInFlight. The controllers' valve
+// and soil state lives in the Run, behind one mutex. Provision makes its
+// HTTP requests one after the other.
 package sim

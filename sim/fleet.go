@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -61,6 +62,28 @@ var Shapes = []Shape{
 	ShapeV2Notification, ShapeLDNotification, ShapeArray,
 }
 
+// Protocol is how a sensor sends its readings.
+type Protocol string
+
+// The protocols a fleet's sensors speak.
+const (
+	// ProtocolNGSI publishes NGSI entities (in the sensor's Shape) on
+	// ngsi/{tenant}/{domain}/{LocalID}.
+	ProtocolNGSI Protocol = "ngsi"
+	// ProtocolUL publishes FIWARE IoT Agent UltraLight 2.0 measures,
+	// "{time}|l|61.2|x|70.4", on /ul/{APIKey}/{LocalID}/attrs.
+	ProtocolUL Protocol = "ul"
+	// ProtocolJSON publishes FIWARE IoT Agent JSON measures,
+	// {"TimeInstant":"…","l":61.2,"x":70.4}, on /json/{APIKey}/{LocalID}/attrs.
+	ProtocolJSON Protocol = "json"
+)
+
+// Protocols lists every protocol; a "mixed" fleet uses them all.
+var Protocols = []Protocol{ProtocolNGSI, ProtocolUL, ProtocolJSON}
+
+// iotAgent reports whether the protocol is one of the IoT Agents'.
+func (p Protocol) iotAgent() bool { return p == ProtocolUL || p == ProtocolJSON }
+
 // Domains of the fleet; they form the third topic level.
 const (
 	DomainNoise      = "noise"
@@ -102,11 +125,29 @@ type Sensor struct {
 	// RefGreenspace is urn:ngsi-ld:Greenspace:{tenant}-g{k} for
 	// GreenspaceRecord sensors (two sensors per greenspace).
 	RefGreenspace string
+
+	// Protocol is how the sensor publishes.
+	Protocol Protocol
+	// Vendor is the simulated maker of an IoT Agent device (one per entity
+	// type: acoustics, airlab, trafficount, irrigo, meteo); its service
+	// group lives in service path /{Vendor}. Empty for NGSI sensors.
+	Vendor string
+	// APIKey is the apikey of the vendor's service group for the sensor's
+	// protocol, "{tenant}-{Vendor}-{ul|json}"; empty for NGSI sensors. The
+	// device id is LocalID.
+	APIKey string
+	// Controller marks an irrigation controller: a GreenspaceRecord soil
+	// probe speaking an IoT Agent protocol, wired to a valve that the
+	// open_valve command opens (value: minutes). It also reports valveOpen.
+	Controller bool
 }
 
 // topic returns the MQTT topic the sensor publishes on:
-// ngsi/{tenant}/{domain}/{LocalID}.
+// ngsi/{tenant}/{domain}/{LocalID}, or /{ul|json}/{APIKey}/{LocalID}/attrs.
 func (s Sensor) topic(tenant string) string {
+	if s.Protocol.iotAgent() {
+		return "/" + string(s.Protocol) + "/" + s.APIKey + "/" + s.LocalID + "/attrs"
+	}
 	return "ngsi/" + tenant + "/" + s.Domain + "/" + s.LocalID
 }
 
@@ -134,6 +175,10 @@ type FleetConfig struct {
 	// Shapes are assigned round-robin: sensor i uses Shapes[i%len(Shapes)];
 	// nil means all shapes (the package variable Shapes).
 	Shapes []Shape
+	// Protocols are assigned round-robin like Shapes: sensor i speaks
+	// Protocols[i%len(Protocols)]; nil means NGSI only. With an IoT Agent
+	// protocol the tenant is also the devices' Fiware-Service.
+	Protocols []Protocol
 	// City, when set, places the fleet on the city's features instead of in
 	// BBox: traffic sensors on road segments (refRoadSegment names the
 	// segment), noise and air sensors 5–15 m beside a road, soil probes
@@ -169,7 +214,45 @@ func (c FleetConfig) Validate() error {
 			return fmt.Errorf("%w: tenant %q contains %q, not allowed in a topic level or id", ErrInvalidConfig, c.Tenant, r)
 		}
 	}
+	if c.Protocols != nil && len(c.Protocols) == 0 {
+		return fmt.Errorf("%w: Protocols is empty (use nil for NGSI only)", ErrInvalidConfig)
+	}
+	iotAgent := false
+	for _, p := range c.Protocols {
+		if !slices.Contains(Protocols, p) {
+			return fmt.Errorf("%w: unknown protocol %q (want one of %v)", ErrInvalidConfig, p, Protocols)
+		}
+		iotAgent = iotAgent || p.iotAgent()
+	}
+	if iotAgent {
+		tenant := c.Tenant
+		if tenant == "" {
+			tenant = DefaultTenant
+		}
+		if !serviceName(tenant) {
+			return fmt.Errorf("%w: tenant %q: IoT Agent devices are provisioned with the tenant as Fiware-Service, so it must be 1-%d characters of [a-z0-9_] (lower case, as the twin stores tenants)",
+				ErrInvalidConfig, tenant, maxServiceLen)
+		}
+	}
 	return nil
+}
+
+// maxServiceLen bounds a tenant used as Fiware-Service: Orion allows 50
+// characters, and the apikeys "{tenant}-{vendor}-{protocol}" must stay
+// within 64.
+const maxServiceLen = 40
+
+// serviceName reports whether s is a tenant usable as Fiware-Service.
+func serviceName(s string) bool {
+	if s == "" || len(s) > maxServiceLen {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func knownShape(s Shape) bool {
@@ -231,6 +314,9 @@ func NewFleet(cfg FleetConfig) *Fleet {
 	if cfg.Shapes == nil {
 		cfg.Shapes = Shapes
 	}
+	if cfg.Protocols == nil {
+		cfg.Protocols = []Protocol{ProtocolNGSI}
+	}
 	seed := uint64(cfg.Seed)
 	rng := rand.New(rand.NewPCG(seed, 0x5eed_c17e_7e1e_0001))
 
@@ -289,6 +375,11 @@ func NewFleet(cfg FleetConfig) *Fleet {
 		}
 		if cfg.City != nil {
 			placeOnCity(&s, cfg.City, rng)
+		}
+		if s.Protocol = cfg.Protocols[i%len(cfg.Protocols)]; s.Protocol.iotAgent() {
+			s.Vendor = modelOf(typ).vendor
+			s.APIKey = cfg.Tenant + "-" + s.Vendor + "-" + string(s.Protocol)
+			s.Controller = typ == TypeSoil
 		}
 		f.sensors[i] = s
 		f.params[i] = p
@@ -439,26 +530,39 @@ func (f *Fleet) Sensors() []Sensor {
 	return out
 }
 
-// Topic returns the MQTT topic of sensor i: ngsi/{tenant}/{domain}/{LocalID}.
+// Topic returns the MQTT topic of sensor i: ngsi/{tenant}/{domain}/{LocalID},
+// or /{ul|json}/{APIKey}/{LocalID}/attrs for IoT Agent devices.
 func (f *Fleet) Topic(i int) string { return f.topics[i] }
 
 // Reading returns the topic and payload of sensor i's reading at time t, in
-// the sensor's shape. The payload is a fresh slice owned by the caller.
+// the sensor's protocol and shape. The payload is a fresh slice owned by
+// the caller. An irrigation controller's reading is the one of a closed
+// valve that only the 05:00 programme opened; Run's controllers follow
+// their valves instead.
 func (f *Fleet) Reading(i int, t time.Time) (topic string, payload []byte) {
-	return f.topics[i], f.render(i, t, f.sensors[i].Shape)
+	vals := f.compute(i, t)
+	return f.topics[i], f.encode(i, t, &vals)
 }
 
-// ReadingAs is Reading in shape s instead of the sensor's own shape; the
-// numbers are the same.
+// ReadingAs is the NGSI reading of sensor i in shape s, whatever the
+// sensor's own protocol and shape; the numbers are the same, and the topic
+// is ngsi/{tenant}/{domain}/{LocalID}.
 func (f *Fleet) ReadingAs(i int, t time.Time, s Shape) (topic string, payload []byte) {
-	return f.topics[i], f.render(i, t, s)
+	vals := f.compute(i, t)
+	topic = f.topics[i]
+	if f.sensors[i].Protocol.iotAgent() {
+		ngsi := f.sensors[i]
+		ngsi.Protocol = ProtocolNGSI
+		topic = ngsi.topic(f.tenant)
+	}
+	return topic, f.render(i, t, s, &vals)
 }
 
 // Values returns the attribute values Reading(i, t) carries, keyed by Smart
-// Data Models attribute name: float64 for numbers, bool for booleans. The
-// numbers are rounded exactly as in the payload.
+// Data Models attribute name (not object_id): float64 for numbers, bool for
+// booleans. The numbers are rounded exactly as in the payload.
 func (f *Fleet) Values(i int, t time.Time) map[string]any {
-	m := modelOf(f.sensors[i].Type)
+	m := f.model(i)
 	v := f.compute(i, t)
 	out := make(map[string]any, len(m.attrs))
 	for k, a := range m.attrs {

@@ -20,6 +20,7 @@ func mustLoad(name string) *time.Location {
 // attr describes one measured attribute of a model.
 type attr struct {
 	name     string
+	objectID string // the short measure name of IoT Agent payloads
 	unitCode string // UN/CEFACT common code; "" for dimensionless or counts
 	decimals int    // rounding applied to the value (and so to the payload)
 	boolean  bool
@@ -30,6 +31,9 @@ type model struct {
 	attrs   []attr
 	texts   [][2]string // constant Text properties: name, value
 	context string      // Smart Data Models JSON-LD context of the type's domain
+	// vendor makes the type's IoT Agent devices: it names their service
+	// group (part of the apikey) and service path.
+	vendor string
 }
 
 // maxAttrs bounds the attribute count of every model.
@@ -41,47 +45,63 @@ const maxAttrs = 5
 var (
 	noiseModel = model{
 		attrs: []attr{
-			{name: "LAeq", unitCode: "2N", decimals: 1},
-			{name: "LAmax", unitCode: "2N", decimals: 1},
+			{name: "LAeq", objectID: "l", unitCode: "2N", decimals: 1},
+			{name: "LAmax", objectID: "x", unitCode: "2N", decimals: 1},
 		},
 		texts:   [][2]string{{"sonometerClass", "1"}},
 		context: "https://raw.githubusercontent.com/smart-data-models/dataModel.Environment/master/context.jsonld",
+		vendor:  "acoustics",
 	}
 	airModel = model{
 		attrs: []attr{
-			{name: "no2", unitCode: "GQ", decimals: 1},
-			{name: "pm10", unitCode: "GQ", decimals: 1},
-			{name: "pm25", unitCode: "GQ", decimals: 1},
-			{name: "o3", unitCode: "GQ", decimals: 1},
+			{name: "no2", objectID: "n", unitCode: "GQ", decimals: 1},
+			{name: "pm10", objectID: "p", unitCode: "GQ", decimals: 1},
+			{name: "pm25", objectID: "f", unitCode: "GQ", decimals: 1},
+			{name: "o3", objectID: "o", unitCode: "GQ", decimals: 1},
 		},
 		context: "https://raw.githubusercontent.com/smart-data-models/dataModel.Environment/master/context.jsonld",
+		vendor:  "airlab",
 	}
 	trafficModel = model{
 		attrs: []attr{
-			{name: "intensity", decimals: 0},
-			{name: "occupancy", decimals: 3},
-			{name: "averageVehicleSpeed", unitCode: "KMH", decimals: 1},
-			{name: "congested", boolean: true},
+			{name: "intensity", objectID: "i", decimals: 0},
+			{name: "occupancy", objectID: "c", decimals: 3},
+			{name: "averageVehicleSpeed", objectID: "s", unitCode: "KMH", decimals: 1},
+			{name: "congested", objectID: "j", boolean: true},
 		},
 		texts:   [][2]string{{"laneDirection", "forward"}},
 		context: "https://raw.githubusercontent.com/smart-data-models/dataModel.Transportation/master/context.jsonld",
+		vendor:  "trafficount",
 	}
 	soilModel = model{
 		attrs: []attr{
-			{name: "soilMoistureVwc", decimals: 3},
-			{name: "soilTemperature", unitCode: "CEL", decimals: 1},
+			{name: "soilMoistureVwc", objectID: "m", decimals: 3},
+			{name: "soilTemperature", objectID: "t", unitCode: "CEL", decimals: 1},
 		},
 		context: "https://raw.githubusercontent.com/smart-data-models/dataModel.ParksAndGardens/master/context.jsonld",
+		vendor:  "irrigo",
+	}
+	// controllerModel is an irrigation controller: a soil probe wired to a
+	// valve, reporting whether the valve is open.
+	controllerModel = model{
+		attrs: []attr{
+			{name: "soilMoistureVwc", objectID: "m", decimals: 3},
+			{name: "soilTemperature", objectID: "t", unitCode: "CEL", decimals: 1},
+			{name: "valveOpen", objectID: "v", boolean: true},
+		},
+		context: soilModel.context,
+		vendor:  soilModel.vendor,
 	}
 	weatherModel = model{
 		attrs: []attr{
-			{name: "temperature", unitCode: "CEL", decimals: 1},
-			{name: "relativeHumidity", decimals: 2},
-			{name: "solarRadiation", unitCode: "D54", decimals: 0},
-			{name: "windSpeed", unitCode: "MTS", decimals: 1},
-			{name: "precipitation", unitCode: "MMT", decimals: 1},
+			{name: "temperature", objectID: "t", unitCode: "CEL", decimals: 1},
+			{name: "relativeHumidity", objectID: "h", decimals: 2},
+			{name: "solarRadiation", objectID: "r", unitCode: "D54", decimals: 0},
+			{name: "windSpeed", objectID: "w", unitCode: "MTS", decimals: 1},
+			{name: "precipitation", objectID: "p", unitCode: "MMT", decimals: 1},
 		},
 		context: "https://raw.githubusercontent.com/smart-data-models/dataModel.Weather/master/context.jsonld",
+		vendor:  "meteo",
 	}
 )
 
@@ -128,13 +148,21 @@ func (f *Fleet) compute(i int, t time.Time) [maxAttrs]float64 {
 	default:
 		v[0], v[1], v[2], v[3], v[4] = weatherAt(p, h, ms)
 	}
-	m := modelOf(f.sensors[i].Type)
+	m := f.model(i)
 	for k, a := range m.attrs {
 		if !a.boolean {
 			v[k] = round(v[k], a.decimals)
 		}
 	}
 	return v
+}
+
+// model returns sensor i's attribute layout.
+func (f *Fleet) model(i int) *model {
+	if f.sensors[i].Controller {
+		return &controllerModel
+	}
+	return modelOf(f.sensors[i].Type)
 }
 
 // trafficLoad is the city's traffic demand at local hour h, relative to the

@@ -10,10 +10,59 @@ import (
 // string written comes from the fleet (ids, URLs, unit codes, validated
 // tenant), never from outside, so none needs escaping.
 
-// render encodes sensor i's reading at t in shape s.
-func (f *Fleet) render(i int, t time.Time, s Shape) []byte {
-	vals := f.compute(i, t)
-	e := entity{s: &f.sensors[i], m: modelOf(f.sensors[i].Type), v: &vals, t: t}
+// encode encodes sensor i's reading at t with values vals in the sensor's
+// protocol (and shape).
+func (f *Fleet) encode(i int, t time.Time, vals *[maxAttrs]float64) []byte {
+	switch f.sensors[i].Protocol {
+	case ProtocolUL:
+		return appendUL(make([]byte, 0, 128), f.model(i), vals, t)
+	case ProtocolJSON:
+		return appendJSONMeasures(make([]byte, 0, 160), f.model(i), vals, t)
+	}
+	return f.render(i, t, f.sensors[i].Shape, vals)
+}
+
+// appendUL writes an UltraLight 2.0 measure group with a leading
+// timestamp (a group with an odd number of fields starts with it):
+// "2025-05-06T06:00:00.000Z|l|61.2|x|70.4". Booleans are "true" or "false",
+// which the IoT Agent casts like JSON.
+func appendUL(b []byte, m *model, v *[maxAttrs]float64, t time.Time) []byte {
+	b = appendTime(b, t)
+	for k, a := range m.attrs {
+		b = append(b, '|')
+		b = append(b, a.objectID...)
+		b = append(b, '|')
+		b = appendNumber(b, a, v[k])
+	}
+	return b
+}
+
+// appendJSONMeasures writes an IoT Agent JSON measure object with the
+// observation time as its TimeInstant measure:
+// {"TimeInstant":"2025-05-06T06:00:00.000Z","l":61.2,"x":70.4}.
+func appendJSONMeasures(b []byte, m *model, v *[maxAttrs]float64, t time.Time) []byte {
+	b = append(b, `{"TimeInstant":"`...)
+	b = appendTime(b, t)
+	b = append(b, '"')
+	for k, a := range m.attrs {
+		b = append(b, `,"`...)
+		b = append(b, a.objectID...)
+		b = append(b, `":`...)
+		b = appendNumber(b, a, v[k])
+	}
+	return append(b, '}')
+}
+
+func appendNumber(b []byte, a attr, x float64) []byte {
+	if a.boolean {
+		return strconv.AppendBool(b, x != 0)
+	}
+	return strconv.AppendFloat(b, x, 'f', -1, 64)
+}
+
+// render encodes sensor i's reading at t with values vals in NGSI shape s.
+func (f *Fleet) render(i int, t time.Time, s Shape, vals *[maxAttrs]float64) []byte {
+	e := entity{s: &f.sensors[i], m: f.model(i), v: vals, t: t}
 	variant := f.params[i].variant
 	b := make([]byte, 0, 1024)
 	switch s {
@@ -215,10 +264,7 @@ func (e *entity) appendKeyValues(b []byte, context bool) []byte {
 }
 
 func (e *entity) appendValue(b []byte, k int) []byte {
-	if e.m.attrs[k].boolean {
-		return strconv.AppendBool(b, e.v[k] != 0)
-	}
-	return strconv.AppendFloat(b, e.v[k], 'f', -1, 64)
+	return appendNumber(b, e.m.attrs[k], e.v[k])
 }
 
 // ref returns the sensor's one relationship, if any.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,9 +30,12 @@ type RunConfig struct {
 	QoS byte
 	// AtMostOnce publishes with QoS 0, overriding QoS.
 	AtMostOnce bool
-	// Publishers is the number of parallel MQTT connections; 0 means 1. It
-	// is capped at the fleet size. They share one round robin over the
-	// fleet, so a sensor's readings may travel on different connections.
+	// Publishers is the number of parallel MQTT connections of the NGSI
+	// sensors, and of each vendor group (whose devices publish with the
+	// group's credentials); 0 means 1. It is capped at the number of
+	// sensors of each. The connections of one group share a round robin
+	// over its sensors, so a sensor's readings may travel on different
+	// connections.
 	Publishers int
 	// MaxInFlight bounds the unacknowledged messages per connection; 0 means
 	// DefaultMaxInFlight.
@@ -39,9 +43,13 @@ type RunConfig struct {
 	// Clock supplies reading timestamps; nil means time.Now. Pacing always
 	// uses the real clock.
 	Clock func() time.Time
-	// Username and Password authenticate every connection; when empty, the
-	// user info of the broker URL (tcp://user:pass@host:port) is used.
+	// Username and Password authenticate the NGSI connections, and those of
+	// vendor groups missing from Credentials; when empty, the user info of
+	// the broker URL (tcp://user:pass@host:port) is used.
 	Username, Password string
+	// Credentials are the MQTT credentials of the vendors' service groups,
+	// by apikey, as Provision returns them.
+	Credentials map[string]Credentials
 	// ClientID prefixes the MQTT client ids; "" means "citytwin-sim". Each
 	// connection appends the tenant, its number and a random suffix.
 	ClientID string
@@ -65,6 +73,8 @@ type Stats struct {
 	Failed int64
 	// Elapsed is the time from the first publish to the last acknowledgement.
 	Elapsed time.Duration
+	// Commands counts the commands irrigation controllers answered.
+	Commands int64
 }
 
 // Run publishes readings of f round-robin over its sensors to the broker at
@@ -73,6 +83,11 @@ type Stats struct {
 // outstanding acknowledgements, disconnects and returns. The end of ctx is a
 // normal stop, not an error; errors are invalid configuration and failed
 // connections.
+//
+// The NGSI sensors publish over their own connections, and the devices of
+// each vendor group (IoT Agent protocols) over the group's, with its
+// credentials; each set shares the rate in proportion to its sensors, so
+// every sensor reads about as often.
 //
 // Pacing is a token bucket refilled by a ticker every 2 ms or more, so a
 // high rate goes out in small bursts rather than with one timer per message;
@@ -84,7 +99,19 @@ type Stats struct {
 // Each reading is timestamped with Clock at publish time; if a sensor's
 // reading would get the same or an earlier millisecond than its previous
 // one, it is bumped to one millisecond after it, so (sensor, time) pairs
-// are distinct. All goroutines Run starts have ended when it returns.
+// are distinct.
+//
+// Irrigation controllers take commands: the first connection of a group
+// with controllers subscribes (QoS 1) to /{apikey}/+/cmd, and each
+// "{device}@open_valve|{minutes}" (UltraLight) or {"open_valve":minutes}
+// (JSON) opens the device's valve for that long (0 closes it) and is
+// answered on /{ul|json}/{apikey}/{device}/cmdexe with "{device}@open_valve|
+// opened for N min" or {"open_valve":"opened for N min"}; the controller's
+// soil moisture then rises while the valve is open. Commands are handled
+// by one goroutine, never in paho's handler; at most 64 wait, later ones
+// are dropped and logged.
+//
+// All goroutines Run starts have ended when it returns.
 func Run(ctx context.Context, brokerURL string, f *Fleet, rc RunConfig, log *slog.Logger) (Stats, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -101,8 +128,6 @@ func Run(ctx context.Context, brokerURL string, f *Fleet, rc RunConfig, log *slo
 	if rc.AtMostOnce {
 		qos = 0
 	}
-	npub := max(1, rc.Publishers)
-	npub = min(npub, f.Len())
 	window := rc.MaxInFlight
 	if window == 0 {
 		window = DefaultMaxInFlight
@@ -123,38 +148,67 @@ func Run(ctx context.Context, brokerURL string, f *Fleet, rc RunConfig, log *slo
 	if ctx.Err() != nil {
 		return Stats{}, nil
 	}
-	clients := make([]paho.Client, 0, npub)
+	lanes := lanesOf(f, rc, user, pass)
+	ctl := &controllers{
+		fleet: f, irr: newIrrigation(f), clock: clock, log: log,
+		queue: make(chan command, 64), stop: make(chan struct{}),
+	}
+	var clients []paho.Client
 	disconnectAll := func() {
 		for _, c := range clients {
 			c.Disconnect(250)
 		}
 	}
 	suffix := rand.Uint32()
-	for p := range npub {
-		id := fmt.Sprintf("%s-%s-%d-%08x", prefix, f.Tenant(), p, suffix)
-		opts := paho.NewClientOptions().
-			AddBroker(broker).
-			SetClientID(id).
-			SetCleanSession(true).
-			SetAutoReconnect(true).
-			SetConnectTimeout(10 * time.Second).
-			SetWriteTimeout(5 * time.Second).
-			SetKeepAlive(30 * time.Second).
-			SetMaxResumePubInFlight(window)
-		if user != "" {
-			opts.SetUsername(user)
-			opts.SetPassword(pass)
+	npubs := 0
+	for _, ln := range lanes {
+		n := min(max(1, rc.Publishers), len(ln.sensors))
+		for p := range n {
+			name := f.Tenant()
+			if ln.apikey != "" {
+				name = ln.apikey
+			}
+			id := fmt.Sprintf("%s-%s-%d-%08x", prefix, name, p, suffix)
+			opts := paho.NewClientOptions().
+				AddBroker(broker).
+				SetClientID(id).
+				SetCleanSession(true).
+				SetAutoReconnect(true).
+				SetConnectTimeout(10 * time.Second).
+				SetWriteTimeout(5 * time.Second).
+				SetKeepAlive(30 * time.Second).
+				SetMaxResumePubInFlight(window)
+			if ln.user != "" {
+				opts.SetUsername(ln.user)
+				opts.SetPassword(ln.pass)
+			}
+			subscribed := make(chan error, 1)
+			if p == 0 && len(ln.controllers) > 0 {
+				opts.SetOnConnectHandler(ctl.subscriber(ln, subscribed))
+			}
+			c := paho.NewClient(opts)
+			tok := c.Connect()
+			tok.Wait() // Bounded by the connect timeout.
+			if err := tok.Error(); err != nil {
+				disconnectAll()
+				return Stats{}, fmt.Errorf("sim: connect publisher %d of %s to %s: %w", p, name, broker, err)
+			}
+			clients = append(clients, c)
+			ln.clients = append(ln.clients, c)
+			if p == 0 && len(ln.controllers) > 0 {
+				select {
+				case err = <-subscribed:
+				case <-time.After(10 * time.Second):
+					err = errors.New("no SUBACK within 10 s")
+				}
+				if err != nil {
+					log.Warn("irrigation controllers will not get commands", "apikey", ln.apikey, "err", err)
+				}
+			}
 		}
-		c := paho.NewClient(opts)
-		tok := c.Connect()
-		tok.Wait() // Bounded by the connect timeout.
-		if err := tok.Error(); err != nil {
-			disconnectAll()
-			return Stats{}, fmt.Errorf("sim: connect publisher %d to %s: %w", p, broker, err)
-		}
-		clients = append(clients, c)
+		npubs += n
 	}
-	log.Info("publishing", "broker", broker, "sensors", f.Len(), "publishers", npub,
+	log.Info("publishing", "broker", broker, "sensors", f.Len(), "groups", len(lanes), "publishers", npubs,
 		"rate", rc.Rate, "count", rc.Count, "duration", rc.Duration, "qos", qos)
 
 	runCtx, cancel := ctx, context.CancelFunc(func() {})
@@ -164,38 +218,43 @@ func Run(ctx context.Context, brokerURL string, f *Fleet, rc RunConfig, log *slo
 	defer cancel()
 
 	var (
-		claimed, published, failed atomic.Int64
-		pubs, ackers               sync.WaitGroup
-		abort                      = make(chan struct{})
+		total, published, failed atomic.Int64
+		pubs, ackers, commands   sync.WaitGroup
+		abort                    = make(chan struct{})
 	)
+	commands.Go(ctl.run)
 	// last holds each sensor's latest reading time (Unix ms), shared by all
-	// publishers because the round robin spans the whole fleet.
+	// publishers of a group because its round robin spans its sensors.
 	last := make([]atomic.Int64, f.Len())
 	for i := range last {
 		last[i].Store(math.MinInt64)
 	}
 	start := time.Now()
-	for p, c := range clients {
-		w := &worker{
-			fleet:     f,
-			client:    c,
-			qos:       qos,
-			clock:     clock,
-			rate:      rc.Rate / float64(npub),
-			limit:     rc.Count,
-			claimed:   &claimed,
-			last:      last,
-			published: &published,
-			failed:    &failed,
-			sem:       make(chan struct{}, window),
-			pending:   make(chan paho.Token, window),
-			log:       log.With("publisher", p),
+	for _, ln := range lanes {
+		for p, c := range ln.clients {
+			w := &worker{
+				fleet:     f,
+				irr:       ctl.irr,
+				lane:      ln,
+				client:    c,
+				qos:       qos,
+				clock:     clock,
+				rate:      rc.Rate * float64(len(ln.sensors)) / float64(f.Len()) / float64(len(ln.clients)),
+				limit:     rc.Count,
+				total:     &total,
+				last:      last,
+				published: &published,
+				failed:    &failed,
+				sem:       make(chan struct{}, window),
+				pending:   make(chan paho.Token, window),
+				log:       log.With("publisher", p, "group", ln.name()),
+			}
+			ackers.Go(func() { w.ack(abort) })
+			pubs.Go(func() {
+				defer close(w.pending)
+				w.publish(runCtx)
+			})
 		}
-		ackers.Go(func() { w.ack(abort) })
-		pubs.Go(func() {
-			defer close(w.pending)
-			w.publish(runCtx)
-		})
 	}
 	pubs.Wait()
 	stopAbort := time.AfterFunc(drain, func() { close(abort) })
@@ -204,12 +263,71 @@ func Run(ctx context.Context, brokerURL string, f *Fleet, rc RunConfig, log *slo
 	if !stopAbort.Stop() {
 		<-abort // The timer fired; make sure its func has finished.
 	}
+	close(ctl.stop)
+	commands.Wait()
 	disconnectAll()
 
-	st := Stats{Published: published.Load(), Failed: failed.Load(), Elapsed: elapsed}
+	st := Stats{Published: published.Load(), Failed: failed.Load(), Elapsed: elapsed, Commands: ctl.answered.Load()}
 	log.Info("published", "published", st.Published, "failed", st.Failed, "elapsed", st.Elapsed,
-		"rate_achieved", float64(st.Published)/max(st.Elapsed.Seconds(), 1e-9))
+		"rate_achieved", float64(st.Published)/max(st.Elapsed.Seconds(), 1e-9), "commands", st.Commands)
 	return st, nil
+}
+
+// lane is a set of sensors publishing with one set of credentials: the NGSI
+// sensors, or the devices of one vendor group.
+type lane struct {
+	apikey     string // "" for NGSI
+	protocol   Protocol
+	user, pass string
+	sensors    []int
+	// controllers maps the device ids of the group's irrigation
+	// controllers to their fleet indices.
+	controllers map[string]int
+	clients     []paho.Client
+	claimed     atomic.Int64 // the group's round robin
+}
+
+func (ln *lane) name() string {
+	if ln.apikey == "" {
+		return string(ProtocolNGSI)
+	}
+	return ln.apikey
+}
+
+// lanesOf splits the fleet by credentials: NGSI first, then the groups in
+// the order of their first sensor.
+func lanesOf(f *Fleet, rc RunConfig, user, pass string) []*lane {
+	var out []*lane
+	byKey := map[string]*lane{}
+	for i := range f.sensors {
+		s := &f.sensors[i]
+		ln := byKey[s.APIKey]
+		if ln == nil {
+			ln = &lane{apikey: s.APIKey, protocol: s.Protocol, user: user, pass: pass}
+			if cr, ok := rc.Credentials[s.APIKey]; ok && s.APIKey != "" {
+				ln.user, ln.pass = cr.Username, cr.Password
+			}
+			byKey[s.APIKey] = ln
+			out = append(out, ln)
+		}
+		ln.sensors = append(ln.sensors, i)
+		if s.Controller {
+			if ln.controllers == nil {
+				ln.controllers = map[string]int{}
+			}
+			ln.controllers[s.LocalID] = i
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *lane) int {
+		switch {
+		case a.apikey == "" && b.apikey != "":
+			return -1
+		case a.apikey != "" && b.apikey == "":
+			return 1
+		}
+		return 0
+	})
+	return out
 }
 
 func (rc RunConfig) validate(brokerURL string, f *Fleet) (broker, user, pass string, err error) {
@@ -254,18 +372,21 @@ func (rc RunConfig) validate(brokerURL string, f *Fleet) (broker, user, pass str
 	return u.String(), user, pass, nil
 }
 
-// worker publishes over one connection, taking turns in the fleet-wide
-// round robin with the other workers.
+// worker publishes over one connection, taking turns in its group's round
+// robin with the group's other workers.
 type worker struct {
 	fleet  *Fleet
+	irr    *irrigation
+	lane   *lane
 	client paho.Client
 	qos    byte
 	clock  func() time.Time
 	rate   float64 // messages per second for this worker; 0 = flat out
 	limit  int64   // total message limit shared by all workers; 0 = none
+	total  *atomic.Int64
 	last   []atomic.Int64
 
-	claimed, published, failed *atomic.Int64
+	published, failed *atomic.Int64
 
 	// sem holds a slot per unacknowledged message; pending carries their
 	// tokens, in publish order, to ack. Both have the window's capacity, so
@@ -316,12 +437,12 @@ func (w *worker) publishOne(ctx context.Context) bool {
 	case <-ctx.Done():
 		return false
 	}
-	seq := w.claimed.Add(1)
-	if w.limit > 0 && seq > w.limit {
+	if n := w.total.Add(1); w.limit > 0 && n > w.limit {
 		<-w.sem
 		return false
 	}
-	i := int((seq - 1) % int64(len(w.last)))
+	seq := w.lane.claimed.Add(1)
+	i := w.lane.sensors[int((seq-1)%int64(len(w.lane.sensors)))]
 	now := w.clock().UnixMilli()
 	var ms int64
 	for {
@@ -331,7 +452,15 @@ func (w *worker) publishOne(ctx context.Context) bool {
 			break
 		}
 	}
-	topic, payload := w.fleet.Reading(i, time.UnixMilli(ms))
+	t := time.UnixMilli(ms)
+	var topic string
+	var payload []byte
+	if w.fleet.sensors[i].Controller {
+		vals := w.irr.values(i, t)
+		topic, payload = w.fleet.topics[i], w.fleet.encode(i, t, &vals)
+	} else {
+		topic, payload = w.fleet.Reading(i, t)
+	}
 	w.pending <- w.client.Publish(topic, w.qos, false, payload)
 	return true
 }

@@ -18,6 +18,7 @@ type benchConfig struct {
 	mqttURL                                         string
 	influxURL, influxToken, influxOrg, influxBucket string
 	consumers                                       []string
+	protocols                                       []string
 	baseline                                        string
 	baselineClean                                   bool
 	rates                                           []string
@@ -37,6 +38,7 @@ func benchFlags(getenv func(string) string) (*config.Set, *benchConfig) {
 	s.String(&c.influxOrg, "influx-org", "citytwin", "InfluxDB organisation (ignored by 1.8)")
 	s.String(&c.influxBucket, "influx-bucket", "citytwin", "InfluxDB bucket (1.8: database/retention-policy)")
 	s.Strings(&c.consumers, "consumers", []string{"citytwin", "baseline"}, "consumers to measure, in order: citytwin (this executable's serve), baseline")
+	s.Strings(&c.protocols, "protocols", []string{"ngsi"}, "payload protocols citytwin is measured with at every rate, comma-separated: ngsi (NGSI-v2 keyValues), ul (IoT Agent UltraLight 2.0), json (IoT Agent JSON); ul and json devices are provisioned through citytwin's API first; the baseline always gets ngsi")
 	s.String(&c.baseline, "baseline", "", "baseline program (go build -o bin/citytwin-baseline ./bench/baseline); empty: citytwin-baseline next to this executable")
 	s.Bool(&c.baselineClean, "baseline-clean", true, "baseline uses a clean session: paho acknowledges before the write, as the reference figures were measured")
 	s.Strings(&c.rates, "rates", []string{"2000", "5000", "10000", "15000", "20000"}, "target rates in msg/s, comma-separated; 0 or max publishes flat out")
@@ -65,7 +67,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := bench.Config{
 		MQTTURL: c.mqttURL, InfluxURL: c.influxURL, InfluxToken: c.influxToken,
 		InfluxOrg: c.influxOrg, InfluxBucket: c.influxBucket,
-		Consumers: c.consumers, CitytwinPath: exe, BaselinePath: c.baseline, BaselineClean: c.baselineClean,
+		Consumers: c.consumers, Protocols: c.protocols, CitytwinPath: exe, BaselinePath: c.baseline, BaselineClean: c.baselineClean,
 		Step: c.step, Sensors: c.sensors, Publishers: c.publishers, PollInterval: c.pollInterval,
 		Dir: c.dir, Progress: stderr,
 	}
