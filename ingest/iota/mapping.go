@@ -132,6 +132,26 @@ type profile struct {
 	commands             []Command
 	timestamp            bool
 	explicit             ExplicitAttrs
+	// needEnv: some expression may run, so the expression environment
+	// (every measure and static value as Go values) must be built. Most
+	// devices have none, and building it was most of the mapping's cost.
+	needEnv bool
+}
+
+// hasExpressions reports whether any attribute or metadata of attrs holds
+// an expression.
+func hasExpressions(attrs []Attribute) bool {
+	for _, a := range attrs {
+		if a.Expression != "" {
+			return true
+		}
+		for _, m := range a.Metadata {
+			if m.Expression != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func resolve(m *Measures, dev *Device, grp *Group) profile {
@@ -176,6 +196,7 @@ func resolve(m *Measures, dev *Device, grp *Group) profile {
 	if p.entityName == "" {
 		p.entityName = p.entityType + ":" + p.deviceID
 	}
+	p.needEnv = p.entityNameExp != "" || p.explicit.Expr != "" || hasExpressions(p.attrs) || hasExpressions(p.statics)
 	return p
 }
 
@@ -338,21 +359,26 @@ func (p *profile) mapGroup(g MeasureGroup, arrival time.Time, prefix string) (En
 		}
 		measures = measures.set(m)
 	}
-	env := p.env(measures)
+	var env map[string]any // nil without expressions: writes below are guarded
+	if p.needEnv {
+		env = p.env(measures)
+	}
 	e := Entity{Service: p.service, ServicePath: p.servicePath, ID: p.entityName, Type: p.entityType}
 	if p.entityNameExp != "" {
 		if v, err := evalExpr(p.entityNameExp, env); err == nil && v.Kind == ValueString && v.Str != "" {
 			e.ID = v.Str
 		}
 	}
-	env["entity_name"] = e.ID
+	if env != nil {
+		env["entity_name"] = e.ID
+	}
 
 	var cands []candidate
 	leftovers := measures
 	for _, a := range append(slices.Clip(p.statics), p.attrs...) {
 		oid, name := objectID(a), attrName(a)
 		mv, present := measures.Get(oid)
-		if present {
+		if present && env != nil {
 			env[name] = mv.Any()
 		} else {
 			delete(env, name)
@@ -365,7 +391,9 @@ func (p *profile) mapGroup(g MeasureGroup, arrival time.Time, prefix string) (En
 		case present:
 			hit, val = true, mv
 		}
-		leftovers = slices.DeleteFunc(slices.Clone(leftovers), func(m Measure) bool { return m.Name == oid || m.Name == name })
+		if slices.ContainsFunc(leftovers, func(m Measure) bool { return m.Name == oid || m.Name == name }) {
+			leftovers = slices.DeleteFunc(slices.Clone(leftovers), func(m Measure) bool { return m.Name == oid || m.Name == name })
+		}
 		if a.Expression != "" {
 			hit = true
 			val = evalWithValue(a.Expression, env, mv, present)
@@ -381,7 +409,7 @@ func (p *profile) mapGroup(g MeasureGroup, arrival time.Time, prefix string) (En
 		}
 		if val.IsNull() {
 			delete(env, name)
-		} else {
+		} else if env != nil {
 			env[name] = val.Any()
 		}
 	}

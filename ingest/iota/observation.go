@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -222,7 +223,40 @@ func isGeoType(t string) bool {
 // geometryOf reads a location: a GeoJSON Point or LineString ([lon, lat]),
 // or "lat, lon" text (NGSI-v2 geo:point). Other geometries give nil and no
 // error: they are not a sensor position. Range checks are twin.Validate's.
+// geoCache holds parsed GeoJSON locations by their text: a device's static
+// location is the same text in every message, and parsing it was a good
+// part of the mapping's cost. Bounded: cleared when full. Geometries are
+// shared read-only (the twin copies what it keeps).
+var geoCache = struct {
+	sync.Mutex
+	m map[string]orb.Geometry
+}{m: map[string]orb.Geometry{}}
+
+const geoCacheMax = 1 << 16
+
 func geometryOf(typ string, v Value) (orb.Geometry, string) {
+	if v.Kind == ValueJSON {
+		geoCache.Lock()
+		g, ok := geoCache.m[v.Str]
+		geoCache.Unlock()
+		if ok {
+			return g, ""
+		}
+		g, msg := parseGeometry(typ, v)
+		if msg == "" {
+			geoCache.Lock()
+			if len(geoCache.m) >= geoCacheMax {
+				clear(geoCache.m)
+			}
+			geoCache.m[v.Str] = g
+			geoCache.Unlock()
+		}
+		return g, msg
+	}
+	return parseGeometry(typ, v)
+}
+
+func parseGeometry(typ string, v Value) (orb.Geometry, string) {
 	if v.Kind == ValueString {
 		lat, lon, ok := parseLatLon(v.Str)
 		if !ok {
