@@ -2,8 +2,11 @@
 # setup.sh installs what citytwin's tests need on a Debian 12 machine:
 #   - Debian packages: mosquitto (the real broker for integration tests),
 #     mosquitto-clients and jq (the vendor guide's examples, run by a test),
+#     chromium (the dashboard's browser test, driven by playwright-core),
 #     libgeos-dev (cgo build of go-geos), docker-compose (only to validate
 #     docker-compose.yml; no Docker engine is needed);
+#   - Node.js 20.19+ and npm for the dashboard build (checked; Debian's
+#     nodejs/npm installed when absent);
 #   - InfluxDB 1.8.10 built from source into .tools/bin/influxd.
 # It is idempotent and fast when everything is present: it only checks, and
 # runs apt-get update / go install only for what is missing.
@@ -13,7 +16,7 @@ start=$(date +%s.%N)
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_bin="$root/.tools/bin"
 influxdb_version="1.8.10"
-debian_packages=(mosquitto mosquitto-clients libgeos-dev docker-compose curl jq)
+debian_packages=(mosquitto mosquitto-clients libgeos-dev docker-compose curl jq chromium)
 
 # mosquitto lives in /usr/sbin, which is missing from some non-root PATHs.
 case ":$PATH:" in *:/usr/sbin:*) ;; *) export PATH="$PATH:/usr/sbin" ;; esac
@@ -85,7 +88,26 @@ install_influxd() {
 	installed+=("influxd $influxdb_version ($tools_bin/influxd)")
 }
 
+# The dashboard (web/ui) is built with Vite, which needs Node.js 20.19+
+# and npm. Debian 12's own nodejs is 18: install it from Debian only when
+# nothing is there, and say what is needed when the version is too old.
+check_node() {
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "setup: apt-get install nodejs npm"
+		as_root apt-get update -qq
+		as_root apt-get install -y -qq --no-install-recommends nodejs npm
+		installed+=("nodejs npm (apt)")
+	fi
+	local v
+	v=$(node -p 'process.versions.node' 2>/dev/null || echo 0)
+	if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' 2>/dev/null; then
+		echo "setup: the dashboard needs Node.js 20.19 or newer (found $v); install it (e.g. from NodeSource) and rerun" >&2
+		exit 1
+	fi
+}
+
 install_debian_packages
+check_node
 install_influxd
 
 elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')

@@ -255,6 +255,8 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	(&ngsild.Handler{State: state, City: city, History: hist}).Register(srv)
 	(&web.AlertsAPI{Alerts: alerts}).Register(srv)
 	srv.Handle("GET /ws", hub)
+	(&web.UI{State: state}).Register(srv)
+	(&web.Replay{City: city, State: state, History: &web.TemporalReplay{History: hist, State: state}}).Register(srv)
 	(&provision.API{Store: devices, AdminToken: adminToken, Logger: log, Broker: brokerAccess, Commands: sub.PublishError}).Register(srv)
 	bg.Go(func() {
 		t := time.NewTicker(15 * time.Second)
@@ -313,8 +315,8 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	if b, p := pipe.SpoolDepth(); b > 0 {
 		log.Info("replaying spool left by a previous run", "batches", b, "points", p)
 	}
-	fmt.Fprintf(stdout, "citytwin %s serving\n  MQTT       %s (topics %v)\n  InfluxDB   %s bucket %s\n  metrics    http://%s/metrics\n  readiness  http://%s/readyz\n  layers     http://%s/api/v1/layers (GeoJSON with live indicators)\n  NGSI-LD    http://%s/ngsi-ld/v1/entities\n  alerts     http://%s/api/v1/alerts (events on MQTT %s/#)\n  live map   ws://%s/ws\n",
-		version, mqttURL, c.mqttTopics, c.influx.URL, c.influx.Bucket, c.httpAddr, c.httpAddr, c.httpAddr, c.httpAddr, c.httpAddr, alertTopicPrefix, c.httpAddr)
+	fmt.Fprintf(stdout, "citytwin %s serving\n  MQTT       %s (topics %v)\n  InfluxDB   %s bucket %s\n  metrics    http://%s/metrics\n  readiness  http://%s/readyz\n  layers     http://%s/api/v1/layers (GeoJSON with live indicators)\n  NGSI-LD    http://%s/ngsi-ld/v1/entities\n  alerts     http://%s/api/v1/alerts (events on MQTT %s/#)\n  live map   http://%s/ (WebSocket ws://%s/ws)\n",
+		version, mqttURL, c.mqttTopics, c.influx.URL, c.influx.Bucket, c.httpAddr, c.httpAddr, c.httpAddr, c.httpAddr, c.httpAddr, alertTopicPrefix, c.httpAddr, c.httpAddr)
 
 	if runErr == nil {
 		select {
