@@ -1,6 +1,14 @@
 # syntax=docker/dockerfile:1
 # citytwin: one binary, built with cgo against GEOS (go-geos).
 
+# The dashboard's assets (web/ui), built with the committed lockfile.
+FROM node:22-bookworm-slim AS ui
+WORKDIR /ui
+COPY web/ui/package.json web/ui/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ui/ ./
+RUN npm run build
+
 FROM golang:1.26-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libgeos-dev \
@@ -10,7 +18,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=1 go build -trimpath -ldflags="-s -w" -o /citytwin ./cmd/citytwin
+COPY --from=ui /ui/dist web/ui/dist
+RUN CGO_ENABLED=1 go build -tags ui -trimpath -ldflags="-s -w" -o /citytwin ./cmd/citytwin
 
 FROM debian:bookworm-slim
 # libgeos-c1v5 is the GEOS C API the binary links against; ca-certificates
