@@ -263,7 +263,7 @@ func aggregateFlux(sel *selection, a *aggregation) string {
 // killed it; this program took 17–30 s and 1.9 GB at most. The rows come
 // field by field, so Store assembles observations in memory before it
 // passes them on.
-func latestFlux(bucket string, start, stop time.Time) string {
+func latestFlux(bucket, tenant string, start, stop time.Time) string {
 	var b strings.Builder
 	b.WriteString("from(bucket: ")
 	b.WriteString(fluxString(bucket))
@@ -272,6 +272,11 @@ func latestFlux(bucket string, start, stop time.Time) string {
 	b.WriteString(", stop: ")
 	b.WriteString(fluxTime(stop))
 	b.WriteString(")\n")
+	if tenant != "" {
+		b.WriteString("\t|> filter(fn: (r) => r.tenant == ")
+		b.WriteString(fluxString(tenant))
+		b.WriteString(")\n")
+	}
 	b.WriteString(`	|> group(columns: ["_measurement", "_field", "tenant"])
 	|> sort(columns: ["_time"], desc: true)
 	|> unique(column: "entity_id")

@@ -121,8 +121,12 @@ func TestLatestFlux(t *testing.T) {
 	|> unique(column: "entity_id")
 	|> drop(columns: ["_start", "_stop"])
 `
-	if got := latestFlux("citytwin/autogen", day, day.Add(65*time.Minute+500*time.Millisecond)); got != want {
+	if got := latestFlux("citytwin/autogen", "", day, day.Add(65*time.Minute+500*time.Millisecond)); got != want {
 		t.Errorf("latestFlux:\n%s\nwant:\n%s", got, want)
+	}
+	withTenant := strings.Replace(want, "\t|> group", "\t|> filter(fn: (r) => r.tenant == \"t\\\"1\")\n\t|> group", 1)
+	if got := latestFlux("citytwin/autogen", `t"1`, day, day.Add(65*time.Minute+500*time.Millisecond)); got != withTenant {
+		t.Errorf("latestFlux with a tenant:\n%s\nwant:\n%s", got, withTenant)
 	}
 }
 

@@ -547,6 +547,22 @@ func (s *Store) Latest(ctx context.Context, since time.Duration, fn func([]twin.
 		return fmt.Errorf("history: latest: since must be positive, got %s", since)
 	}
 	now := time.Now()
+	return s.latest(ctx, "", now.Add(-since), now.Add(twin.MaxFutureSkew), fn)
+}
+
+// LatestBefore is Latest as of a past time: the newest value of every
+// field of every series of tenant (all tenants when empty) in
+// (at − window, at], in one query. The map's replay uses it.
+func (s *Store) LatestBefore(ctx context.Context, tenant string, at time.Time, window time.Duration, fn func([]twin.Observation) error) error {
+	if window <= 0 {
+		return fmt.Errorf("history: latest before: window must be positive, got %s", window)
+	}
+	// The range end is exclusive: one nanosecond past at keeps a point at
+	// exactly at.
+	return s.latest(ctx, tenant, at.Add(-window), at.Add(time.Nanosecond), fn)
+}
+
+func (s *Store) latest(ctx context.Context, tenant string, start, stop time.Time, fn func([]twin.Observation) error) error {
 	var (
 		entities = make(map[entityKey][]twin.Observation)
 		strs     = make(map[string]string) // interned tenants, types and tags
@@ -561,7 +577,7 @@ func (s *Store) Latest(ctx context.Context, since time.Duration, fn func([]twin.
 		strs[s] = s
 		return s
 	}
-	err := s.each(ctx, latestFlux(s.cfg.Bucket, now.Add(-since), now.Add(twin.MaxFutureSkew)), func(r *api.QueryTableResult) error {
+	err := s.each(ctx, latestFlux(s.cfg.Bucket, tenant, start, stop), func(r *api.QueryTableResult) error {
 		v := r.Record().Values()
 		id, _ := v["entity_id"].(string)
 		t, _ := v["_time"].(time.Time)

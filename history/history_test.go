@@ -702,3 +702,31 @@ func entities(n int, last time.Time, points int) string {
 	}
 	return b.String()
 }
+
+// LatestBefore answers as of a past time, for one tenant: the newest
+// values at or before it, nothing after.
+func TestLatestBefore(t *testing.T) {
+	db := testenv.StartInfluxDB(t)
+	s := newStore(t, db)
+	at := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
+	db.Write(t, strings.Join([]string{
+		fmt.Sprintf(`NoiseLevelObserved,domain=noise,entity_id=n1,tenant=t1 LAeq=50 %d`, at.Add(-20*time.Minute).UnixNano()),
+		fmt.Sprintf(`NoiseLevelObserved,domain=noise,entity_id=n1,tenant=t1 LAeq=55 %d`, at.UnixNano()),
+		fmt.Sprintf(`NoiseLevelObserved,domain=noise,entity_id=n1,tenant=t1 LAeq=80 %d`, at.Add(time.Second).UnixNano()),
+		fmt.Sprintf(`NoiseLevelObserved,domain=noise,entity_id=n1,tenant=t2 LAeq=60 %d`, at.Add(-time.Minute).UnixNano()),
+		fmt.Sprintf(`NoiseLevelObserved,domain=noise,entity_id=n2,tenant=t1 LAeq=40 %d`, at.Add(-2*time.Hour).UnixNano()),
+	}, "\n")+"\n")
+	var got []twin.Observation
+	if err := s.LatestBefore(t.Context(), "t1", at, time.Hour, func(obs []twin.Observation) error {
+		got = append(got, obs...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].EntityID != "n1" || got[0].Tenant != "t1" || !got[0].Time.Equal(at) || got[0].Attrs[0].Num != 55 {
+		t.Errorf("LatestBefore = %+v, want n1 of t1 at 55 dB at %v", got, at)
+	}
+	if err := s.LatestBefore(t.Context(), "", at, 0, func([]twin.Observation) error { return nil }); err == nil {
+		t.Error("a zero window was accepted")
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -24,8 +23,8 @@ const DefaultReplayWindow = time.Hour
 // ReplayHistory reads past values for Replay: the newest value of every
 // field of every entity of tenant stored in [at − window, at], passed to fn
 // in batches, each entity's observations together and in ascending time
-// (as history.Store.Latest does for the present). TemporalReplay implements
-// it with the history package as it is.
+// (as history.Store.Latest does for the present). history.Store implements
+// it with one Flux query.
 type ReplayHistory interface {
 	LatestBefore(ctx context.Context, tenant string, at time.Time, window time.Duration, fn func([]twin.Observation) error) error
 }
@@ -52,8 +51,7 @@ type ReplayHistory interface {
 // duration from 1m to 24h.
 type Replay struct {
 	City *geo.City
-	// State is the live twin: sensors' usual intervals, units, and (for
-	// TemporalReplay) the sensors to ask for.
+	// State is the live twin: sensors' usual intervals and units.
 	State *twin.State
 	// History reads the past values.
 	History ReplayHistory
@@ -301,105 +299,4 @@ func sensorItem(obs []twin.Observation, live twin.Sensor) replaySensor {
 		}
 	}
 	return it
-}
-
-// TemporalReplay implements ReplayHistory with the history package as it
-// is: one Temporal query per sensor of the tenant that the live twin knows
-// (lastN=1 of each attribute in the window), Parallel at a time. It costs
-// one Flux query per sensor, fine for hundreds of sensors; a single query
-// for all of them needs history.Store.LatestBefore (see ARCHITECTURE.md).
-// Sensors the live twin no longer knows (not seen since the start and not
-// in the rebuild window) are not replayed.
-type TemporalReplay struct {
-	History interface {
-		Temporal(ctx context.Context, q history.TemporalQuery) (history.TemporalResult, error)
-	}
-	State *twin.State
-	// Parallel bounds concurrent queries; default 8.
-	Parallel int
-}
-
-// LatestBefore implements ReplayHistory.
-func (tr *TemporalReplay) LatestBefore(ctx context.Context, tenant string, at time.Time, window time.Duration, fn func([]twin.Observation) error) error {
-	var known []twin.Sensor
-	tr.State.Sensors(func(s twin.Sensor) bool {
-		if s.Tenant == tenant {
-			known = append(known, s)
-		}
-		return true
-	})
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-		work     = make(chan *twin.Sensor)
-	)
-	worker := func() {
-		defer wg.Done()
-		for s := range work {
-			res, err := tr.History.Temporal(ctx, history.TemporalQuery{
-				Tenant: tenant, EntityID: s.ID, TimeRel: "between",
-				TimeAt: at.Add(-window), EndTimeAt: at.Add(time.Nanosecond), LastN: 1,
-			})
-			mu.Lock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = fmt.Errorf("replay %q: %w", s.ID, err)
-					cancel()
-				}
-				mu.Unlock()
-				continue
-			}
-			if obs := observations(s, res); len(obs) > 0 && firstErr == nil {
-				if err := fn(obs); err != nil {
-					firstErr = err
-					cancel()
-				}
-			}
-			mu.Unlock()
-		}
-	}
-	n := min(cmp.Or(tr.Parallel, 8), max(1, len(known)))
-	wg.Add(n)
-	for range n {
-		go worker()
-	}
-feed:
-	for i := range known {
-		select {
-		case work <- &known[i]:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
-}
-
-// observations turns one sensor's Temporal answer into observations, one
-// per distinct time, in ascending time, located and linked as the live
-// twin has it.
-func observations(s *twin.Sensor, res history.TemporalResult) []twin.Observation {
-	byTime := map[time.Time][]twin.Attr{}
-	for name, vals := range res.Values {
-		for _, v := range vals {
-			byTime[v.Time] = append(byTime[v.Time], twin.Attr{Name: name, Kind: v.Kind, Num: v.Num, Bool: v.Bool, Str: v.Str})
-		}
-	}
-	out := make([]twin.Observation, 0, len(byTime))
-	for t, attrs := range byTime {
-		slices.SortFunc(attrs, func(a, b twin.Attr) int { return cmp.Compare(a.Name, b.Name) })
-		out = append(out, twin.Observation{
-			Tenant: s.Tenant, EntityID: s.ID, EntityType: cmp.Or(res.EntityType, s.Type), Domain: s.Domain,
-			Time: t, TimeSource: twin.TimeObservedAt, Location: s.Location, Links: s.Links, Attrs: attrs,
-		})
-	}
-	slices.SortFunc(out, func(a, b twin.Observation) int { return a.Time.Compare(b.Time) })
-	return out
 }

@@ -256,7 +256,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	(&web.AlertsAPI{Alerts: alerts}).Register(srv)
 	srv.Handle("GET /ws", hub)
 	(&web.UI{State: state}).Register(srv)
-	(&web.Replay{City: city, State: state, History: &web.TemporalReplay{History: hist, State: state}}).Register(srv)
+	(&web.Replay{City: city, State: state, History: hist}).Register(srv)
 	(&provision.API{Store: devices, AdminToken: adminToken, Logger: log, Broker: brokerAccess, Commands: sub.PublishError}).Register(srv)
 	bg.Go(func() {
 		t := time.NewTicker(15 * time.Second)
