@@ -87,6 +87,8 @@ fi
 cat <<MSG
 
 citytwin is running (Ctrl-C stops everything):
+  live map     http://$CITYTWIN_HTTP_ADDR/   (the dashboard; tenants demo and vendors)
+  NGSI-LD      http://$CITYTWIN_HTTP_ADDR/ngsi-ld/v1/entities?type=NoiseLevelObserved  (header NGSILD-Tenant: demo)
   metrics      http://$CITYTWIN_HTTP_ADDR/metrics
   readiness    http://$CITYTWIN_HTTP_ADDR/readyz
   MQTT broker  tcp://127.0.0.1:$mqtt_port   (publish NGSI entities on ngsi/{tenant}/…)
