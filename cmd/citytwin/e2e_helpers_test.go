@@ -42,7 +42,7 @@ var (
 const buildDirPattern = "citytwin-e2e-"
 
 // citytwinBinary returns the path of a freshly built citytwin binary.
-func citytwinBinary(t *testing.T) string {
+func citytwinBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		if old, _ := filepath.Glob(filepath.Join(os.TempDir(), buildDirPattern+"*")); len(old) > 0 {
@@ -71,7 +71,7 @@ func citytwinBinary(t *testing.T) string {
 // citytwinProc is one citytwin serve child process, restartable with the
 // same configuration (data dir, MQTT client id, HTTP address).
 type citytwinProc struct {
-	t        *testing.T
+	t        testing.TB
 	bin      string
 	env      []string
 	HTTPAddr string
@@ -89,7 +89,7 @@ type citytwinProc struct {
 // startCitytwin starts `citytwin serve` against mq and db with its own data
 // dir and HTTP port, and waits until /readyz answers 200. With mq nil it runs
 // its embedded broker on a free port. env adds KEY=value settings.
-func startCitytwin(t *testing.T, mq *testenv.Mosquitto, db *testenv.InfluxDB, clientID string, env ...string) *citytwinProc {
+func startCitytwin(t testing.TB, mq *testenv.Mosquitto, db *testenv.InfluxDB, clientID string, env ...string) *citytwinProc {
 	t.Helper()
 	dir := t.TempDir()
 	p := &citytwinProc{

@@ -118,7 +118,7 @@ func TestDashboard(t *testing.T) {
 
 // requireDashboard fails with the wiring citytwin serve needs when the map,
 // its stream or replay are not served.
-func requireDashboard(t *testing.T, base string) {
+func requireDashboard(t testing.TB, base string) {
 	t.Helper()
 	get := func(path string, header ...string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
@@ -155,7 +155,7 @@ var (
 	uiBuildOut  []byte
 )
 
-func citytwinUIBinary(t *testing.T) string {
+func citytwinUIBinary(t testing.TB) string {
 	t.Helper()
 	uiBuildOnce.Do(func() {
 		var dir string
@@ -172,7 +172,7 @@ func citytwinUIBinary(t *testing.T) string {
 }
 
 // startCitytwinBinary is startCitytwin with another binary.
-func startCitytwinBinary(t *testing.T, bin string, mq *testenv.Mosquitto, db *testenv.InfluxDB, clientID string, env ...string) *citytwinProc {
+func startCitytwinBinary(t testing.TB, bin string, mq *testenv.Mosquitto, db *testenv.InfluxDB, clientID string, env ...string) *citytwinProc {
 	t.Helper()
 	dir := t.TempDir()
 	p := &citytwinProc{
