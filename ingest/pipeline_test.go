@@ -343,7 +343,13 @@ func TestFullSpoolHoldsAcks(t *testing.T) {
 	for i := range 40 {
 		p.Handle(&fakeMsg{topic: "ngsi/x", payload: noise(i, 60), id: i, log: acks})
 	}
-	waitFor(t, "spool to fill", func() bool { b, _ := p.SpoolDepth(); return b > 0 })
+	// The acker follows the spool asynchronously: wait until it has caught
+	// up with what is spooled, then check that nothing more is acknowledged
+	// while the spool stays full.
+	waitFor(t, "spooled messages acknowledged", func() bool {
+		_, spooled := p.SpoolDepth()
+		return spooled > 0 && int64(len(acks.get())) == spooled
+	})
 	time.Sleep(300 * time.Millisecond)
 	_, spooled := p.SpoolDepth()
 	if got := len(acks.get()); int64(got) != spooled || got >= 40 {
