@@ -91,10 +91,17 @@ type citytwinProc struct {
 // its embedded broker on a free port. env adds KEY=value settings.
 func startCitytwin(t testing.TB, mq *testenv.Mosquitto, db *testenv.InfluxDB, clientID string, env ...string) *citytwinProc {
 	t.Helper()
+	return startCitytwinBinary(t, citytwinBinary(t), mq, db, clientID, env...)
+}
+
+// startCitytwinBinary is startCitytwin with a given binary (e.g. the one
+// built with the dashboard, citytwinUIBinary).
+func startCitytwinBinary(t testing.TB, bin string, mq *testenv.Mosquitto, db *testenv.InfluxDB, clientID string, env ...string) *citytwinProc {
+	t.Helper()
 	dir := t.TempDir()
 	p := &citytwinProc{
 		t:        t,
-		bin:      citytwinBinary(t),
+		bin:      bin,
 		HTTPAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t))),
 		DataDir:  filepath.Join(dir, "data"),
 		logPath:  filepath.Join(dir, "citytwin.log"),

@@ -8,12 +8,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -169,50 +167,4 @@ func citytwinUIBinary(t testing.TB) string {
 		t.Fatalf("go build -tags ui citytwin: %v\n%s", uiBuildErr, uiBuildOut)
 	}
 	return uiBin
-}
-
-// startCitytwinBinary is startCitytwin with another binary.
-func startCitytwinBinary(t testing.TB, bin string, mq *testenv.Mosquitto, db *testenv.InfluxDB, clientID string, env ...string) *citytwinProc {
-	t.Helper()
-	dir := t.TempDir()
-	p := &citytwinProc{
-		t:        t,
-		bin:      bin,
-		HTTPAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t))),
-		DataDir:  filepath.Join(dir, "data"),
-		logPath:  filepath.Join(dir, "citytwin.log"),
-	}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CITYTWIN_") {
-			p.env = append(p.env, kv)
-		}
-	}
-	if mq != nil {
-		p.MQTTURL = mq.URL
-		p.env = append(p.env, "CITYTWIN_MQTT_URL="+mq.URL)
-	} else {
-		listen := net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))
-		p.MQTTURL = "tcp://" + listen
-		p.env = append(p.env, "CITYTWIN_MQTT_LISTEN="+listen)
-	}
-	p.env = append(p.env,
-		"CITYTWIN_MQTT_CLIENT_ID="+clientID,
-		"CITYTWIN_INFLUX_URL="+db.URL,
-		"CITYTWIN_INFLUX_TOKEN="+db.Token,
-		"CITYTWIN_INFLUX_ORG="+db.Org,
-		"CITYTWIN_INFLUX_BUCKET="+db.Bucket,
-		"CITYTWIN_DATA_DIR="+p.DataDir,
-		"CITYTWIN_HTTP_ADDR="+p.HTTPAddr,
-	)
-	p.env = append(p.env, env...)
-	t.Cleanup(func() {
-		if graceful := p.Stop(40 * time.Second); !graceful {
-			t.Errorf("citytwin did not stop within 40 s of SIGTERM and was killed")
-		}
-		if t.Failed() {
-			t.Logf("tail of %s:\n%s", p.logPath, p.LogTail(80))
-		}
-	})
-	p.Start()
-	return p
 }
