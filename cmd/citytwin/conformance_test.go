@@ -71,7 +71,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"reflect"
 	"slices"
@@ -432,23 +431,7 @@ func (cc *confCase) provision(t *testing.T, ct *citytwinProc) {
 // confRequest sends a provisioning request with the admin token.
 func confRequest(t *testing.T, ct *citytwinProc, method, path, service, servicePath string, body []byte) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+ct.HTTPAddr+path, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+testAdminToken)
-	req.Header.Set("Fiware-Service", service)
-	if servicePath != "" {
-		req.Header.Set("Fiware-ServicePath", servicePath)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return provisionRequest(t, ct, method, path, testAdminToken, service, servicePath, string(body))
 }
 
 // sendCommands sends, through citytwin's command API, the commands a

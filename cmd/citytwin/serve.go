@@ -259,34 +259,20 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	(&web.Replay{City: city, State: state, History: hist}).Register(srv)
 	(&provision.API{Store: devices, AdminToken: adminToken, Logger: log, Broker: brokerAccess, Commands: sub.PublishError}).Register(srv)
 	bg.Go(func() {
-		t := time.NewTicker(15 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-bgCtx.Done():
-				return
-			case now := <-t.C:
-				if n, err := provision.ExpireCommands(bgCtx, devices, now); err != nil {
-					log.Warn("expiring commands failed", "error", err)
-				} else if n > 0 {
-					log.Info("commands expired without a result", "count", n)
-				}
+		every(bgCtx, 15*time.Second, func(now time.Time) {
+			if n, err := provision.ExpireCommands(bgCtx, devices, now); err != nil {
+				log.Warn("expiring commands failed", "error", err)
+			} else if n > 0 {
+				log.Info("commands expired without a result", "count", n)
 			}
-		}
+		})
 	})
 	bg.Go(func() {
-		t := time.NewTicker(30 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-bgCtx.Done():
-				return
-			case now := <-t.C:
-				changed := alerts.Tick(now)
-				feed.PublishAlerts(changed)
-				am.report(changed, sub, log)
-			}
-		}
+		every(bgCtx, 30*time.Second, func(now time.Time) {
+			changed := alerts.Tick(now)
+			feed.PublishAlerts(changed)
+			am.report(changed, sub, log)
+		})
 	})
 	bg.Go(func() {
 		if err := srv.Run(bgCtx); err != nil {
@@ -397,6 +383,20 @@ func loadCity(dir string, log *slog.Logger) (*geo.City, error) {
 		}
 	}
 	return city, nil
+}
+
+// every calls fn with the time every period until ctx ends.
+func every(ctx context.Context, period time.Duration, fn func(now time.Time)) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			fn(now)
+		}
+	}
 }
 
 // setupDynsec connects to an external Mosquitto's dynamic-security plugin

@@ -118,19 +118,7 @@ func TestSimulateIoTAgent(t *testing.T) {
 
 	// The operator opens a valve; the controller answers.
 	iot := func(method, path, body string) (int, []byte) {
-		t.Helper()
-		req, _ := http.NewRequest(method, "http://"+ct.HTTPAddr+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+testAdminToken)
-		req.Header.Set("Fiware-Service", tenant)
-		req.Header.Set("Fiware-ServicePath", "/"+ctl.Vendor)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
+		return provisionRequest(t, ct, method, path, testAdminToken, tenant, "/"+ctl.Vendor, body)
 	}
 	if code, body := iot(http.MethodPost, "/iot/devices/"+ctl.LocalID+"/commands", `{"name":"open_valve","value":"30"}`); code != http.StatusAccepted {
 		t.Fatalf("open_valve: %d %s", code, body)

@@ -19,13 +19,20 @@ import (
 
 const testAdminToken = "admin-token-for-tests-0123456789"
 
-// iotRequest sends a provisioning request and returns the status and body.
-func iotRequest(t *testing.T, ct *citytwinProc, method, path, token, service, body string) (int, []byte) {
+// provisionRequest sends a request to the provisioning API with a bearer
+// token (none when empty) and the Fiware headers (no path header when
+// servicePath is empty), and returns the status and body.
+func provisionRequest(t *testing.T, ct *citytwinProc, method, path, token, service, servicePath, body string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, "http://"+ct.HTTPAddr+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, "http://"+ct.HTTPAddr+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Fiware-Service", service)
-	req.Header.Set("Fiware-ServicePath", "/parks")
+	if servicePath != "" {
+		req.Header.Set("Fiware-ServicePath", servicePath)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -36,6 +43,13 @@ func iotRequest(t *testing.T, ct *citytwinProc, method, path, token, service, bo
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
+}
+
+// iotRequest is provisionRequest in the service path /parks of the vendor
+// and command tests.
+func iotRequest(t *testing.T, ct *citytwinProc, method, path, token, service, body string) (int, []byte) {
+	t.Helper()
+	return provisionRequest(t, ct, method, path, token, service, "/parks", body)
 }
 
 type vendorAccess struct {
