@@ -140,6 +140,24 @@ func parseFormat(vals map[string][]string) (format, error) {
 	return f, nil
 }
 
+// attrList is the attributes named by attrs and pick (its newer name).
+func attrList(vals map[string][]string) []string {
+	return append(splitList(first(vals, "attrs")), splitList(first(vals, "pick"))...)
+}
+
+// parseProjection is attrList as a projection; nil when none is named.
+func parseProjection(vals map[string][]string) projection {
+	attrs := attrList(vals)
+	if len(attrs) == 0 {
+		return nil
+	}
+	p := make(projection, len(attrs))
+	for _, a := range attrs {
+		p[a] = true
+	}
+	return p
+}
+
 func first(vals map[string][]string, k string) string {
 	if v := vals[k]; len(v) > 0 {
 		return v[0]
@@ -212,14 +230,7 @@ func parseQuery(r *http.Request) (*query, error) {
 		}
 		qr.q = q
 	}
-	attrs := splitList(first(vals, "attrs"))
-	attrs = append(attrs, splitList(first(vals, "pick"))...)
-	if len(attrs) > 0 {
-		qr.attrs = projection{}
-		for _, a := range attrs {
-			qr.attrs[a] = true
-		}
-	}
+	qr.attrs = parseProjection(vals)
 	if qr.rel, err = parseGeoQuery(vals); err != nil {
 		return nil, err
 	}
@@ -507,13 +518,7 @@ func (h *Handler) entity(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	var p projection
-	if attrs := append(splitList(first(vals, "attrs")), splitList(first(vals, "pick"))...); len(attrs) > 0 {
-		p = projection{}
-		for _, a := range attrs {
-			p[a] = true
-		}
-	}
+	p := parseProjection(vals)
 	id := r.PathValue("id")
 	e, ok := h.lookup(Tenant(r), id)
 	if !ok {

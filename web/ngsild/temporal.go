@@ -101,7 +101,7 @@ func parseTemporal(r *http.Request, tenant string) (history.TemporalQuery, forma
 		}
 	}
 	q := history.TemporalQuery{Tenant: tenant, EntityID: r.PathValue("id")}
-	q.Attrs = append(splitList(first(vals, "attrs")), splitList(first(vals, "pick"))...)
+	q.Attrs = attrList(vals)
 	q.TimeRel = first(vals, "timerel")
 	switch q.TimeRel {
 	case "":
