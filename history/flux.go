@@ -97,16 +97,13 @@ type selection struct {
 // field predicates come first, as simple comparisons, so that InfluxDB
 // pushes them down to its storage (series index) on 1.8 and 2.x alike.
 func (sel *selection) source(b *strings.Builder) {
-	b.WriteString("from(bucket: ")
-	b.WriteString(fluxString(sel.bucket))
-	b.WriteString(")\n\t|> range(start: ")
-	b.WriteString(fluxTime(sel.start))
-	b.WriteString(", stop: ")
-	b.WriteString(fluxTime(sel.stop))
-	b.WriteString(")\n\t|> filter(fn: (r) => r.tenant == ")
+	fromRange(b, sel.bucket, sel.start, sel.stop)
+	b.WriteString("\t|> filter(fn: (r) => r.tenant == ")
 	b.WriteString(fluxString(sel.tenant))
 	b.WriteString(" and r.entity_id == ")
 	b.WriteString(fluxString(sel.id))
+	b.WriteString(" and r._measurement != ")
+	b.WriteString(fluxString(HourlyMeasurement))
 	b.WriteString(")\n")
 	writeFieldFilter(b, sel.fields)
 	// InfluxDB 1.8 passes range's stop to its storage as an inclusive end
@@ -265,12 +262,9 @@ func aggregateFlux(sel *selection, a *aggregation) string {
 // passes them on.
 func latestFlux(bucket, tenant string, start, stop time.Time) string {
 	var b strings.Builder
-	b.WriteString("from(bucket: ")
-	b.WriteString(fluxString(bucket))
-	b.WriteString(")\n\t|> range(start: ")
-	b.WriteString(fluxTime(start))
-	b.WriteString(", stop: ")
-	b.WriteString(fluxTime(stop))
+	fromRange(&b, bucket, start, stop)
+	b.WriteString("\t|> filter(fn: (r) => r._measurement != ")
+	b.WriteString(fluxString(HourlyMeasurement))
 	b.WriteString(")\n")
 	if tenant != "" {
 		b.WriteString("\t|> filter(fn: (r) => r.tenant == ")
@@ -283,4 +277,29 @@ func latestFlux(bucket, tenant string, start, stop time.Time) string {
 	|> drop(columns: ["_start", "_stop"])
 `)
 	return b.String()
+}
+
+// fromRange writes "from(bucket) |> range(start, stop)" and a newline.
+func fromRange(b *strings.Builder, bucket string, start, stop time.Time) {
+	b.WriteString("from(bucket: ")
+	b.WriteString(fluxString(bucket))
+	b.WriteString(")\n\t|> range(start: ")
+	b.WriteString(fluxTime(start))
+	b.WriteString(", stop: ")
+	b.WriteString(fluxTime(stop))
+	b.WriteString(")\n")
+}
+
+// interner returns a function that keeps one copy of each string seen
+// (tags and names repeat on every row of an answer).
+func interner() func(any) string {
+	strs := make(map[string]string)
+	return func(v any) string {
+		s, _ := v.(string)
+		if t, ok := strs[s]; ok {
+			return t
+		}
+		strs[s] = s
+		return s
+	}
 }

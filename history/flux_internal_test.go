@@ -55,7 +55,7 @@ var (
 func TestRawFlux(t *testing.T) {
 	want := `from(bucket: "citytwin/autogen")
 	|> range(start: 2026-01-10T00:00:00Z, stop: 2026-01-11T00:00:00Z)
-	|> filter(fn: (r) => r.tenant == "t1" and r.entity_id == "urn:ngsi-ld:AirQualityObserved:aq1")
+	|> filter(fn: (r) => r.tenant == "t1" and r.entity_id == "urn:ngsi-ld:AirQualityObserved:aq1" and r._measurement != "citytwin_hourly")
 	|> filter(fn: (r) => r._field == "no2" or r._field == "pm10")
 	|> filter(fn: (r) => r._time < 2026-01-11T00:00:00Z)
 	|> tail(n: 5)
@@ -76,7 +76,7 @@ func TestAggregateFlux(t *testing.T) {
 		methods: []string{"avg", "totalCount"}, every: time.Hour}
 	want := `data = from(bucket: "citytwin/autogen")
 	|> range(start: 2026-01-10T00:00:00Z, stop: 2026-01-11T00:00:00Z)
-	|> filter(fn: (r) => r.tenant == "t1" and r.entity_id == "urn:ngsi-ld:AirQualityObserved:aq1")
+	|> filter(fn: (r) => r.tenant == "t1" and r.entity_id == "urn:ngsi-ld:AirQualityObserved:aq1" and r._measurement != "citytwin_hourly")
 	|> filter(fn: (r) => r._field == "airQualityLevel" or r._field == "no2")
 	|> filter(fn: (r) => r._time < 2026-01-11T00:00:00Z)
 	|> group(columns: ["_start", "_stop", "_field"])
@@ -116,6 +116,7 @@ data
 func TestLatestFlux(t *testing.T) {
 	want := `from(bucket: "citytwin/autogen")
 	|> range(start: 2026-01-10T00:00:00Z, stop: 2026-01-10T01:05:00.5Z)
+	|> filter(fn: (r) => r._measurement != "citytwin_hourly")
 	|> group(columns: ["_measurement", "_field", "tenant"])
 	|> sort(columns: ["_time"], desc: true)
 	|> unique(column: "entity_id")

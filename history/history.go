@@ -17,7 +17,6 @@ import (
 	"github.com/influxdata/influxdb-client-go/v2/api"
 	"github.com/paulmach/orb"
 
-	"github.com/citytwin/citytwin/geo"
 	"github.com/citytwin/citytwin/twin"
 )
 
@@ -565,18 +564,10 @@ func (s *Store) LatestBefore(ctx context.Context, tenant string, at time.Time, w
 func (s *Store) latest(ctx context.Context, tenant string, start, stop time.Time, fn func([]twin.Observation) error) error {
 	var (
 		entities = make(map[entityKey][]twin.Observation)
-		strs     = make(map[string]string) // interned tenants, types and tags
+		intern   = interner() // tenants, types and tags
 		badLocs  int
 		badID    string
 	)
-	intern := func(v any) string {
-		s, _ := v.(string)
-		if t, ok := strs[s]; ok {
-			return t
-		}
-		strs[s] = s
-		return s
-	}
 	err := s.each(ctx, latestFlux(s.cfg.Bucket, tenant, start, stop), func(r *api.QueryTableResult) error {
 		v := r.Record().Values()
 		id, _ := v["entity_id"].(string)
@@ -592,13 +583,7 @@ func (s *Store) latest(ctx context.Context, tenant string, start, stop time.Time
 			obs = append(obs, twin.Observation{
 				Tenant: k.tenant, EntityID: id, EntityType: intern(v["_measurement"]),
 				Domain: twin.Domain(intern(v["domain"])), Time: t, TimeSource: twin.TimeObservedAt,
-				Links: geo.Links{
-					District:       intern(v["district"]),
-					Neighbourhood:  intern(v["neighbourhood"]),
-					Road:           intern(v["road"]),
-					GreenArea:      intern(v["greenspace"]),
-					IrrigationZone: intern(v["zone"]),
-				},
+				Links: linksOf(v, intern),
 			})
 			i = len(obs) - 1
 			entities[k] = obs

@@ -16,7 +16,7 @@ var getenv = os.Getenv
 // configuration table is generated from the code.
 func runConfigDoc(_ context.Context, args []string, stdout, _ io.Writer) error {
 	if len(args) != 1 {
-		return fmt.Errorf("usage: citytwin config serve|simulate|bench")
+		return fmt.Errorf("usage: citytwin config serve|simulate|bench|rollup")
 	}
 	noEnv := func(string) string { return "" }
 	var set *config.Set
@@ -27,6 +27,8 @@ func runConfigDoc(_ context.Context, args []string, stdout, _ io.Writer) error {
 		set, _ = simulateFlags(noEnv)
 	case "bench":
 		set, _ = benchFlags(noEnv)
+	case "rollup":
+		set, _ = rollupFlags(noEnv)
 	default:
 		return fmt.Errorf("no configuration for %q", args[0])
 	}

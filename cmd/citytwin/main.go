@@ -3,6 +3,7 @@
 //	citytwin serve      ingest MQTT into InfluxDB and serve the APIs
 //	citytwin simulate   publish a simulated sensor fleet
 //	citytwin bench      measure the running stack end to end
+//	citytwin rollup     recompute hourly rollups from raw points
 //	citytwin version    print the version
 //
 // Every flag can also be set through a CITYTWIN_* environment variable;
@@ -36,6 +37,7 @@ func commands() []command {
 		{"serve", "ingest MQTT into InfluxDB and serve the APIs", runServe},
 		{"simulate", "publish a simulated sensor fleet over MQTT", runSimulate},
 		{"bench", "measure publish→stored throughput and latency against a baseline", runBench},
+		{"rollup", "recompute the hourly rollups of a time range from the raw points", runRollup},
 		{"config", "print the configuration table of a command as Markdown", runConfigDoc},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "citytwin", version)

@@ -25,9 +25,12 @@ import (
 	"github.com/citytwin/citytwin/internal/broker"
 	"github.com/citytwin/citytwin/internal/config"
 	"github.com/citytwin/citytwin/internal/dynsec"
+	"github.com/citytwin/citytwin/planner"
+	"github.com/citytwin/citytwin/rollup"
 	"github.com/citytwin/citytwin/stream"
 	"github.com/citytwin/citytwin/stream/twinfeed"
 	"github.com/citytwin/citytwin/twin"
+	"github.com/citytwin/citytwin/twin/dynamap"
 	"github.com/citytwin/citytwin/web"
 	"github.com/citytwin/citytwin/web/ngsild"
 	"github.com/citytwin/citytwin/web/provision"
@@ -71,10 +74,7 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.Secret(&c.mqttPassword, "mqtt-password", "MQTT password")
 	s.String(&c.mqttClientID, "mqtt-client-id", "citytwin", "MQTT client id of citytwin's persistent session")
 	s.Strings(&c.mqttTopics, "mqtt-topics", append([]string{"ngsi/#"}, iota.Subscriptions()...), "comma-separated subscription filters: NGSI entities under ngsi/, and every FIWARE IoT Agent device topic form (UltraLight 2.0 and JSON measures)")
-	s.String(&c.influx.URL, "influx-url", "http://127.0.0.1:8086", "InfluxDB URL (2.x, or 1.8+ with its v2-compatible API)")
-	s.Secret(&c.influx.Token, "influx-token", "InfluxDB token (1.8: user:password, or any text with auth off)")
-	s.String(&c.influx.Org, "influx-org", "citytwin", "InfluxDB organisation (ignored by 1.8)")
-	s.String(&c.influx.Bucket, "influx-bucket", "citytwin", "InfluxDB bucket (1.8: database/retention-policy, database created if missing)")
+	influxFlags(s, &c.influx)
 	s.Bool(&c.influxGzip, "influx-gzip", true, "gzip write requests")
 	s.String(&c.dataDir, "data-dir", "citytwin-data", "directory for the spool and the embedded broker's store")
 	s.String(&c.city, "city", "", "folder with the city's cartography (city.json naming GeoJSON layers); empty uses the generated demo city")
@@ -210,6 +210,9 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	}
 	defer hist.Close()
 	var rebuilt atomic.Bool
+	// Hourly rollups of every numeric attribute, for analytics and scenarios
+	// (package rollup says why citytwin keeps them itself).
+	roller := rollup.New(rollup.Config{Logger: log}, influx, hist, time.Now())
 
 	var pipe *ingest.Pipeline
 	sub, err := ingest.NewSubscriber(ingest.SubscriberConfig{
@@ -221,6 +224,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	c.pipeline.SpoolDir = filepath.Join(c.dataDir, "spool")
 	c.pipeline.Observe = func(obs []twin.Observation) {
 		state.Apply(obs)
+		roller.Observe(obs)
 		feed.Publish(obs) // after Apply: the feed reads the state at the next flush
 		changed := alerts.Apply(obs)
 		feed.PublishAlerts(changed)
@@ -257,6 +261,21 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	srv.Handle("GET /ws", hub)
 	(&web.UI{State: state}).Register(srv)
 	(&web.Replay{City: city, State: state, History: hist}).Register(srv)
+	noiseModel, err := dynamap.New(dynamap.Config{}, city, nil)
+	if err != nil {
+		return fmt.Errorf("dynamic noise map: %w", err)
+	}
+	(&web.NoiseMap{Model: noiseModel, Live: web.StateLevels{State: state}, Past: web.HistoryLevels{History: hist}}).Register(srv)
+	plan, err := planner.New(planner.Config{Logger: log}, city, state, hist, noiseModel)
+	if err != nil {
+		return err
+	}
+	scenarios, err := planner.OpenStore(filepath.Join(c.dataDir, "scenarios.db"))
+	if err != nil {
+		return err
+	}
+	defer scenarios.Close()
+	(&web.PlannerAPI{Planner: plan, Store: scenarios}).Register(srv)
 	(&provision.API{Store: devices, AdminToken: adminToken, Logger: log, Broker: brokerAccess, Commands: sub.PublishError}).Register(srv)
 	bg.Go(func() {
 		every(bgCtx, 15*time.Second, func(now time.Time) {
@@ -281,6 +300,11 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	})
 	bg.Go(func() { _ = sub.Run(bgCtx) })
 	bg.Go(func() { _ = hub.Run(bgCtx) })
+	bg.Go(func() {
+		if err := roller.Run(bgCtx); err != nil {
+			log.Warn("rollups not written at shutdown", "error", err)
+		}
+	})
 	bg.Go(func() {
 		if setupInflux(bgCtx, influx, log) {
 			rebuildState(bgCtx, hist, state, c.rebuild, log)
