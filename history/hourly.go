@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/influxdata/influxdb-client-go/v2/api"
+	"github.com/paulmach/orb"
 
 	"github.com/citytwin/citytwin/geo"
 	"github.com/citytwin/citytwin/twin"
@@ -18,17 +19,16 @@ import (
 // of this package leaves it out.
 const HourlyMeasurement = "citytwin_hourly"
 
-// RawNumbers streams the raw numeric points stored in [start, stop), all
-// tenants, every entity type, the rollups left out: one Observation per
-// point and field, with its tags as Links. Booleans and texts are skipped.
+// RawNumbers streams the raw numeric points and locations stored in
+// [start, stop), all tenants, every entity type, the rollups left out: one
+// Observation per point and field (a number in Attrs, or the Location), with
+// its tags as Links. Booleans and other texts are skipped.
 // fn receives batches of at most LatestBatch; its error stops the read.
 func (s *Store) RawNumbers(ctx context.Context, start, stop time.Time, fn func([]twin.Observation) error) error {
 	var b strings.Builder
 	fromRange(&b, s.cfg.Bucket, start, stop)
 	b.WriteString("\t|> filter(fn: (r) => r._measurement != ")
 	b.WriteString(fluxString(HourlyMeasurement))
-	b.WriteString(" and r._field != ")
-	b.WriteString(fluxString(locationField))
 	b.WriteString(")\n\t|> filter(fn: (r) => r._time < ")
 	b.WriteString(fluxTime(stop))
 	b.WriteString(")\n\t|> drop(columns: [\"_start\", \"_stop\"])\n")
@@ -37,21 +37,31 @@ func (s *Store) RawNumbers(ctx context.Context, start, stop time.Time, fn func([
 	batch := make([]twin.Observation, 0, LatestBatch)
 	err := s.each(ctx, b.String(), func(r *api.QueryTableResult) error {
 		v := r.Record().Values()
-		num, ok := v["_value"].(float64)
-		if !ok {
-			return nil
-		}
 		id, _ := v["entity_id"].(string)
 		t, _ := v["_time"].(time.Time)
 		if id == "" {
 			return nil
 		}
-		batch = append(batch, twin.Observation{
+		o := twin.Observation{
 			Tenant: intern(v["tenant"]), EntityID: id, EntityType: intern(v["_measurement"]),
 			Domain: twin.Domain(intern(v["domain"])), Time: t, TimeSource: twin.TimeObservedAt,
 			Links: linksOf(v, intern),
-			Attrs: []twin.Attr{{Name: intern(v["_field"]), Kind: twin.KindNumber, Num: num}},
-		})
+		}
+		field := intern(v["_field"])
+		switch x := v["_value"].(type) {
+		case float64:
+			o.Attrs = []twin.Attr{{Name: field, Kind: twin.KindNumber, Num: x}}
+		case string:
+			if field != locationField {
+				return nil
+			}
+			if o.Location = parseLocation(x); o.Location == nil {
+				return nil
+			}
+		default:
+			return nil
+		}
+		batch = append(batch, o)
 		if len(batch) == LatestBatch {
 			if err := fn(batch); err != nil {
 				return err
@@ -100,7 +110,13 @@ type HourlyPoint struct {
 	Field          string
 	Hour           time.Time
 	Value          float64
+	// Location is set instead of Value for the field LocationField.
+	Location orb.Geometry
 }
+
+// LocationField is the field holding an entity's GeoJSON location, in the
+// raw points and in the rollups.
+const LocationField = locationField
 
 // Hourly streams the hourly rollups q selects, in no particular order.
 // fn's error stops the read and is returned as is.
@@ -132,13 +148,16 @@ func (s *Store) Hourly(ctx context.Context, q HourlyQuery, fn func(*HourlyPoint)
 	var p HourlyPoint
 	err := s.each(ctx, b.String(), func(r *api.QueryTableResult) error {
 		v := r.Record().Values()
-		num, ok := v["_value"].(float64)
-		if !ok {
+		p = HourlyPoint{EntityID: intern(v["entity_id"]), Type: intern(v["type"]), Links: linksOf(v, intern), Field: intern(v["_field"])}
+		switch x := v["_value"].(type) {
+		case float64:
+			p.Value = x
+		case string:
+			if p.Location = parseLocation(x); p.Location == nil {
+				return nil
+			}
+		default:
 			return nil
-		}
-		p = HourlyPoint{
-			EntityID: intern(v["entity_id"]), Type: intern(v["type"]), Links: linksOf(v, intern),
-			Field: intern(v["_field"]), Value: num,
 		}
 		p.Hour, _ = v["_time"].(time.Time)
 		return fn(&p)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/citytwin/citytwin/geo"
@@ -63,12 +64,14 @@ type Analysis struct {
 // AnalysisRow is one group (a sensor or a feature) and its metrics; names
 // and units are in Analysis.Notes and the README.
 type AnalysisRow struct {
-	Kind    string         `json:"kind"`
-	ID      string         `json:"id"`
-	Name    string         `json:"name,omitempty"`
-	Sensors int            `json:"sensors"`
-	Hours   int            `json:"hours"`
-	Metrics map[string]any `json:"metrics"`
+	Kind    string `json:"kind"`
+	ID      string `json:"id"`
+	Name    string `json:"name,omitempty"`
+	Sensors int    `json:"sensors"`
+	// Location is a sensor row's location [lon, lat].
+	Location *orb.Point     `json:"location,omitempty"`
+	Hours    int            `json:"hours"`
+	Metrics  map[string]any `json:"metrics"`
 }
 
 var domainTypes = map[string]struct {
@@ -150,6 +153,8 @@ func (p *Planner) Analyze(ctx context.Context, q Query) (*Analysis, error) {
 		row := AnalysisRow{Kind: q.GroupBy, ID: g, Sensors: len(ss), Metrics: map[string]any{}}
 		if q.GroupBy != BySensor {
 			row.Name = p.featureName(geo.Kind(q.GroupBy), g)
+		} else if pt, ok := p.pointOf(q.Tenant, ss[0]); ok {
+			row.Location = &pt
 		}
 		switch q.Domain {
 		case DomainNoise:
@@ -336,11 +341,10 @@ func (p *Planner) AnalysisGeoJSON(a *Analysis) *geojson.FeatureCollection {
 	for _, r := range a.Rows {
 		var f *geojson.Feature
 		if a.GroupBy == BySensor {
-			pt, ok := p.sensorPoint(a.Tenant, r.ID)
-			if !ok {
+			if r.Location == nil {
 				continue
 			}
-			f = geojson.NewFeature(pt)
+			f = geojson.NewFeature(*r.Location)
 		} else {
 			ft, ok := p.city.Feature(geo.Kind(a.GroupBy), r.ID)
 			if !ok {

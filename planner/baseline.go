@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/paulmach/orb"
+
 	"github.com/citytwin/citytwin/geo"
 	"github.com/citytwin/citytwin/history"
 )
@@ -21,6 +23,7 @@ type series map[int64]float64
 type sensorHist struct {
 	ID, Type string
 	Links    geo.Links
+	Location orb.Geometry // the newest location in the window, nil if none
 	Fields   map[string]series
 }
 
@@ -39,6 +42,7 @@ type baseline struct {
 func loadBaseline(ctx context.Context, src HourlySource, tenant string, start, end time.Time, types, fields []string) (*baseline, error) {
 	b := &baseline{Start: start, End: end, Sensors: make(map[string]*sensorHist)}
 	began := time.Now()
+	fields = append(fields[:len(fields):len(fields)], history.LocationField)
 	err := src.Hourly(ctx, history.HourlyQuery{Tenant: tenant, Types: types, Fields: fields, Start: start, Stop: end},
 		func(p *history.HourlyPoint) error {
 			s := b.Sensors[p.EntityID]
@@ -47,6 +51,10 @@ func loadBaseline(ctx context.Context, src HourlySource, tenant string, start, e
 				b.Sensors[p.EntityID] = s
 			}
 			s.Links = p.Links // the newest hour's links win as rows arrive in time order per series
+			if p.Location != nil {
+				s.Location = p.Location
+				return nil
+			}
 			f := s.Fields[p.Field]
 			if f == nil {
 				f = make(series, int(end.Sub(start)/time.Hour))

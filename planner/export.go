@@ -121,10 +121,10 @@ func (p *Planner) GeoJSON(r *Result) *geojson.FeatureCollection {
 				"no2Before": a.NO2Before, "no2After": a.NO2After, "no2Delta": a.NO2Delta})
 		}
 		for _, s := range t.Sensors {
-			pt, ok := p.sensorPoint(r.Tenant, s.ID)
-			if !ok {
+			if s.Location == nil {
 				continue
 			}
+			pt := *s.Location
 			props := map[string]any{"layer": "sensor", "kind": s.Kind, "id": s.ID}
 			if s.Kind == "noise" {
 				props["deltaDb"], props["ldenBefore"], props["ldenAfter"] = s.DeltaDB, s.Noise.LdenBefore, s.Noise.LdenAfter

@@ -95,6 +95,7 @@ func writeHistory(t *testing.T, db *testenv.InfluxDB, start time.Time, hours int
 			if s.links.GreenArea != "" {
 				tags += ",greenspace=" + s.links.GreenArea
 			}
+			fields += fmt.Sprintf(`,location="{\"type\":\"Point\",\"coordinates\":[%g,%g]}"`, s.at[0], s.at[1])
 			fmt.Fprintf(&b, "%s,%s %s %d\n", history.HourlyMeasurement, tags, fields, h.UnixNano())
 		}
 	}
@@ -111,13 +112,9 @@ func newPlanner(t *testing.T, now time.Time) (*planner.Planner, *geo.City) {
 		t.Fatal(err)
 	}
 	t.Cleanup(hist.Close)
+	// The live twin knows nothing: sensors are placed by the locations
+	// stored with their rollups.
 	state := twin.NewState(city, twin.StateConfig{})
-	var obs []twin.Observation
-	for _, s := range sensors {
-		obs = append(obs, twin.Observation{Tenant: "t1", EntityID: s.id, EntityType: s.typ, Domain: twin.DomainOf(s.typ),
-			Time: now, Location: s.at, Links: s.links, Attrs: []twin.Attr{{Name: "x", Kind: twin.KindNumber, Num: 1}}})
-	}
-	state.Apply(obs)
 	model, err := dynamap.New(dynamap.Config{}, city, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paulmach/orb"
+
 	"github.com/citytwin/citytwin/geo"
 	"github.com/citytwin/citytwin/twin/air"
 	"github.com/citytwin/citytwin/twin/noise"
@@ -97,6 +99,8 @@ type SensorResult struct {
 	ID    string    `json:"id"`
 	Kind  string    `json:"kind"` // noise or air
 	Links geo.Links `json:"links"`
+	// Location is where the sensor was, [lon, lat].
+	Location *orb.Point `json:"location,omitempty"`
 	// DeltaDB is the shift of the noise sensor's hourly levels;
 	// ChangedShare the part of its reference energy from changed roads.
 	DeltaDB      float64      `json:"deltaDb,omitempty"`

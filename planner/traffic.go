@@ -181,13 +181,17 @@ func (p *Planner) runTraffic(ctx context.Context, spec Spec, tenant string, ar *
 		}
 		return a
 	}
-	for _, id := range sortedKeys(b.Sensors) {
+	ids := sortedKeys(b.Sensors)
+	for i, id := range ids {
+		if i%64 == 0 {
+			progress("traffic: noise and NO2 per sensor", 0.3+0.2*float64(i)/float64(len(ids)))
+		}
 		s := b.Sensors[id]
 		lv := s.Fields[fieldLAeq]
 		if s.Type != typeNoise || len(lv) == 0 {
 			continue
 		}
-		pt, ok := p.sensorPoint(tenant, id)
+		pt, ok := p.pointOf(tenant, s)
 		if !ok {
 			continue
 		}
@@ -201,7 +205,7 @@ func (p *Planner) runTraffic(ctx context.Context, spec Spec, tenant string, ar *
 				after = append(after, noise.Hour{Start: t, LAeq: v + shift})
 			}
 		}
-		sr := SensorResult{ID: id, Kind: "noise", Links: s.Links, DeltaDB: round2(shift), ChangedShare: round3(share)}
+		sr := SensorResult{ID: id, Kind: "noise", Links: s.Links, Location: &pt, DeltaDB: round2(shift), ChangedShare: round3(share)}
 		if err := fillNoise(&sr.Noise, periods, limit, before, after); err != nil {
 			return nil, fmt.Errorf("planner: sensor %s: %w", id, err)
 		}
@@ -238,7 +242,7 @@ func (p *Planner) runTraffic(ctx context.Context, spec Spec, tenant string, ar *
 		if s.Type != typeAir || len(cs) == 0 {
 			continue
 		}
-		pt, ok := p.sensorPoint(tenant, id)
+		pt, ok := p.pointOf(tenant, s)
 		if !ok {
 			continue
 		}
@@ -255,7 +259,7 @@ func (p *Planner) runTraffic(ctx context.Context, spec Spec, tenant string, ar *
 				afterH = append(afterH, air.Hour{Start: t, Value: ch.After})
 			}
 		}
-		sr := SensorResult{ID: id, Kind: "air", Links: s.Links, TrafficRatio: round3(r)}
+		sr := SensorResult{ID: id, Kind: "air", Links: s.Links, Location: &pt, TrafficRatio: round3(r)}
 		if err := fillNO2(&sr.NO2, air.Window{From: start, To: end}, beforeH, afterH); err != nil {
 			return nil, fmt.Errorf("planner: sensor %s: %w", id, err)
 		}
@@ -432,15 +436,23 @@ func (p *Planner) areaNO2Near(road *geo.Feature, areas []AreaResult) (float64, b
 	return 0, false
 }
 
-func (p *Planner) sensorPoint(tenant, id string) (orb.Point, bool) {
-	sn, ok := p.state.Sensor(tenant, id)
-	if !ok || sn.Location == nil {
+// pointOf places a sensor: its location in the baseline's rollups, else
+// the live twin's (a line by its bound's centre).
+func (p *Planner) pointOf(tenant string, s *sensorHist) (orb.Point, bool) {
+	g := s.Location
+	if g == nil {
+		if sn, ok := p.state.Sensor(tenant, s.ID); ok {
+			g = sn.Location
+		}
+	}
+	switch g := g.(type) {
+	case nil:
 		return orb.Point{}, false
+	case orb.Point:
+		return g, true
+	default:
+		return g.Bound().Center(), true
 	}
-	if pt, ok := sn.Location.(orb.Point); ok {
-		return pt, true
-	}
-	return sn.Location.Bound().Center(), true
 }
 
 func (p *Planner) featureName(kind geo.Kind, id string) string {

@@ -23,7 +23,9 @@
 // mean 10·lg(mean(10^(L/10))) for attributes in dB(A) (twin.KnownTypes
 // units), the arithmetic mean otherwise; a_min, a_max; a_n the number of
 // readings; a_sum the arithmetic sum (vehicles counted over the hour for
-// intensity). All fields are floats. Tags are the raw points' tags (the
+// intensity). All these fields are floats; location is the GeoJSON text of
+// the entity's last location of the hour, as in the raw points, so that
+// history needs no live state to place a sensor. Tags are the raw points' tags (the
 // links of the entity's last reading of the hour) plus type, the entity
 // type. Booleans and texts are not rolled up.
 //
@@ -60,6 +62,8 @@ import (
 	"time"
 
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
 
 	"github.com/citytwin/citytwin/geo"
 	"github.com/citytwin/citytwin/history"
@@ -160,6 +164,7 @@ type bucket struct {
 	typ    string
 	domain twin.Domain
 	links  geo.Links
+	loc    orb.Geometry // the last location of the hour
 	attrs  map[string]*Agg
 	dirty  bool // changed since written
 }
@@ -177,15 +182,21 @@ type Roller struct {
 }
 
 // New returns a Roller; started is when the process began to ingest: hours
-// that began earlier are recomputed from raw points, not accumulated.
+// that began earlier are recomputed from raw points, not accumulated, and
+// so is the hour in progress at started once it has ended.
 func New(cfg Config, w Writer, raw RawSource, started time.Time) *Roller {
 	cfg.defaults()
-	return &Roller{
+	r := &Roller{
 		cfg: cfg, w: w, raw: raw,
-		start:   hourOf(started) + 3600, // the hour in progress at start is partial
+		start:   hourOf(started),
 		buckets: make(map[key]*bucket),
 		stale:   make(map[int64]bool),
 	}
+	// The hour in progress at start is accumulated (so that it shows at
+	// once) but misses what came before the start: it is recomputed from
+	// the raw points once it has ended.
+	r.stale[r.start] = true
+	return r
 }
 
 func hourOf(t time.Time) int64 { return t.Unix() - mod(t.Unix(), 3600) }
@@ -225,6 +236,9 @@ func (r *Roller) addLocked(o *twin.Observation, h int64) *bucket {
 		r.buckets[k] = b
 	}
 	b.typ, b.domain, b.links = o.EntityType, o.Domain, o.Links
+	if o.Location != nil {
+		b.loc = o.Location
+	}
 	for _, a := range o.Attrs {
 		if a.Kind != twin.KindNumber || math.IsNaN(a.Num) || math.IsInf(a.Num, 0) {
 			continue
@@ -313,6 +327,11 @@ func (r *Roller) appendLine(buf *strings.Builder, k key, b *bucket) {
 	}
 	if len(fields) == 0 {
 		return
+	}
+	if b.loc != nil {
+		if gj, err := geojson.NewGeometry(b.loc).MarshalJSON(); err == nil {
+			fields[history.LocationField] = string(gj)
+		}
 	}
 	p := write.NewPoint(r.cfg.Measurement, tags, fields, time.Unix(k.hour, 0))
 	write.PointToLineProtocolBuffer(p, buf, time.Nanosecond)

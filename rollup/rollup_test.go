@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
+
 	"github.com/citytwin/citytwin/geo"
 	"github.com/citytwin/citytwin/history"
 	"github.com/citytwin/citytwin/ingest"
@@ -43,9 +45,10 @@ func noise(id string, start time.Time, n int, l func(i int) float64) []twin.Obse
 	for i := range out {
 		out[i] = twin.Observation{
 			Tenant: "t1", EntityID: id, EntityType: "NoiseLevelObserved", Domain: twin.DomainNoise,
-			Time:  start.Add(time.Duration(i) * time.Minute),
-			Links: geo.Links{District: "d-1", Neighbourhood: "n-1", Road: "r-1"},
-			Attrs: []twin.Attr{{Name: "LAeq", Kind: twin.KindNumber, Num: l(i)}, {Name: "sonometerClass", Kind: twin.KindString, Str: "1"}},
+			Time:     start.Add(time.Duration(i) * time.Minute),
+			Links:    geo.Links{District: "d-1", Neighbourhood: "n-1", Road: "r-1"},
+			Location: orb.Point{9.19, 45.46},
+			Attrs:    []twin.Attr{{Name: "LAeq", Kind: twin.KindNumber, Num: l(i)}, {Name: "sonometerClass", Kind: twin.KindString, Str: "1"}},
 		}
 	}
 	return out
@@ -54,7 +57,7 @@ func noise(id string, start time.Time, n int, l func(i int) float64) []twin.Obse
 func lines(obs []twin.Observation) string {
 	var b strings.Builder
 	for _, o := range obs {
-		fmt.Fprintf(&b, "%s,district=%s,domain=%s,entity_id=%s,neighbourhood=%s,road=%s,tenant=%s LAeq=%g,sonometerClass=\"1\" %d\n",
+		fmt.Fprintf(&b, "%s,district=%s,domain=%s,entity_id=%s,neighbourhood=%s,road=%s,tenant=%s LAeq=%g,sonometerClass=\"1\",location=\"{\\\"type\\\":\\\"Point\\\",\\\"coordinates\\\":[9.19,45.46]}\" %d\n",
 			o.EntityType, o.Links.District, o.Domain, o.EntityID, o.Links.Neighbourhood, o.Links.Road, o.Tenant, o.Attrs[0].Num, o.Time.UnixNano())
 	}
 	return b.String()
@@ -64,8 +67,15 @@ func hourly(t *testing.T, e env, start, stop time.Time) map[string]float64 {
 	got := map[string]float64{}
 	err := e.store.Hourly(t.Context(), history.HourlyQuery{
 		Tenant: "t1", Types: []string{"NoiseLevelObserved"},
-		Fields: []string{"LAeq", "LAeq_n", "LAeq_min", "LAeq_max", "LAeq_sum"}, Start: start, Stop: stop,
+		Fields: []string{"LAeq", "LAeq_n", "LAeq_min", "LAeq_max", "LAeq_sum", history.LocationField}, Start: start, Stop: stop,
 	}, func(p *history.HourlyPoint) error {
+		if p.Field == history.LocationField {
+			if p.Location != (orb.Point{9.19, 45.46}) {
+				t.Errorf("%s: location %v, want [9.19 45.46]", p.EntityID, p.Location)
+			}
+			got[p.EntityID+" location"]++
+			return nil
+		}
 		if p.Links.Road != "r-1" || p.Type != "NoiseLevelObserved" {
 			t.Errorf("point %+v: want road r-1 and type NoiseLevelObserved", *p)
 		}
@@ -95,8 +105,8 @@ func TestRollupLiveAndBackfill(t *testing.T) {
 	r := rollup.New(rollup.Config{Now: func() time.Time { return now }}, e.w, e.store, h0.Add(time.Hour+30*time.Minute))
 	r.Observe(live)
 	r.Observe(old) // before the process started: left to the backfill
-	if r.Pending() != 1 {
-		t.Fatalf("pending hours %d, want 1 (the hour before the start)", r.Pending())
+	if r.Pending() != 2 {
+		t.Fatalf("pending hours %d, want 2 (the hour before the start, and the start hour once it ends)", r.Pending())
 	}
 	if err := r.Flush(t.Context()); err != nil {
 		t.Fatal(err)
@@ -117,8 +127,8 @@ func TestRollupLiveAndBackfill(t *testing.T) {
 			t.Errorf("%s: got %v, want LAeq %.4f n 60 min 60 max 70 sum 3900", id, got, want)
 		}
 	}
-	if len(got) != 10 {
-		t.Errorf("got %d rollup fields, want 10: %v", len(got), got)
+	if len(got) != 12 || got["n-live location"] != 1 || got["n-old location"] != 1 {
+		t.Errorf("got %d rollup fields, want 10 and a location per entity: %v", len(got), got)
 	}
 
 	// A late reading within Keep rewrites its whole hour.

@@ -16,7 +16,7 @@ var getenv = os.Getenv
 // configuration table is generated from the code.
 func runConfigDoc(_ context.Context, args []string, stdout, _ io.Writer) error {
 	if len(args) != 1 {
-		return fmt.Errorf("usage: citytwin config serve|simulate|bench|rollup")
+		return fmt.Errorf("usage: citytwin config serve|simulate|bench|rollup|scenario")
 	}
 	noEnv := func(string) string { return "" }
 	var set *config.Set
@@ -29,6 +29,8 @@ func runConfigDoc(_ context.Context, args []string, stdout, _ io.Writer) error {
 		set, _ = benchFlags(noEnv)
 	case "rollup":
 		set, _ = rollupFlags(noEnv)
+	case "scenario":
+		set, _ = scenarioFlags(noEnv)
 	default:
 		return fmt.Errorf("no configuration for %q", args[0])
 	}

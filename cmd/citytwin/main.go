@@ -4,6 +4,7 @@
 //	citytwin simulate   publish a simulated sensor fleet
 //	citytwin bench      measure the running stack end to end
 //	citytwin rollup     recompute hourly rollups from raw points
+//	citytwin scenario   run a what-if scenario file on the history
 //	citytwin version    print the version
 //
 // Every flag can also be set through a CITYTWIN_* environment variable;
@@ -37,6 +38,7 @@ func commands() []command {
 		{"serve", "ingest MQTT into InfluxDB and serve the APIs", runServe},
 		{"simulate", "publish a simulated sensor fleet over MQTT", runSimulate},
 		{"bench", "measure publish→stored throughput and latency against a baseline", runBench},
+		{"scenario", "run or validate a what-if scenario file (YAML or JSON) on the history", runScenario},
 		{"rollup", "recompute the hourly rollups of a time range from the raw points", runRollup},
 		{"config", "print the configuration table of a command as Markdown", runConfigDoc},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {

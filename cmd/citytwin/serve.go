@@ -37,31 +37,32 @@ import (
 )
 
 type serveConfig struct {
-	httpAddr     string
-	mqttURL      string
-	mqttListen   string
-	mqttUser     string
-	mqttPassword string
-	mqttClientID string
-	mqttTopics   []string
-	influx       ingest.InfluxConfig
-	influxGzip   bool
-	dataDir      string
-	pipeline     ingest.Config
-	drainTimeout time.Duration
-	city         string
-	roadMetres   float64
-	rebuild      time.Duration
-	alertRules   string
-	timeZone     string
-	adminToken   string
-	dynsecUser   string
-	dynsecPass   string
-	anonymous    []string
-	pprof        bool
-	logLevel     string
-	logFormat    string
-	ws           stream.Config
+	httpAddr       string
+	mqttURL        string
+	mqttListen     string
+	mqttUser       string
+	mqttPassword   string
+	mqttClientID   string
+	mqttTopics     []string
+	influx         ingest.InfluxConfig
+	influxGzip     bool
+	rollupInterval time.Duration
+	dataDir        string
+	pipeline       ingest.Config
+	drainTimeout   time.Duration
+	city           string
+	roadMetres     float64
+	rebuild        time.Duration
+	alertRules     string
+	timeZone       string
+	adminToken     string
+	dynsecUser     string
+	dynsecPass     string
+	anonymous      []string
+	pprof          bool
+	logLevel       string
+	logFormat      string
+	ws             stream.Config
 }
 
 func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
@@ -75,6 +76,7 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.String(&c.mqttClientID, "mqtt-client-id", "citytwin", "MQTT client id of citytwin's persistent session")
 	s.Strings(&c.mqttTopics, "mqtt-topics", append([]string{"ngsi/#"}, iota.Subscriptions()...), "comma-separated subscription filters: NGSI entities under ngsi/, and every FIWARE IoT Agent device topic form (UltraLight 2.0 and JSON measures)")
 	influxFlags(s, &c.influx)
+	s.Duration(&c.rollupInterval, "rollup-interval", time.Minute, "how often the hourly rollups of analytics and scenarios are written (the hour in progress included)")
 	s.Bool(&c.influxGzip, "influx-gzip", true, "gzip write requests")
 	s.String(&c.dataDir, "data-dir", "citytwin-data", "directory for the spool and the embedded broker's store")
 	s.String(&c.city, "city", "", "folder with the city's cartography (city.json naming GeoJSON layers); empty uses the generated demo city")
@@ -212,7 +214,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	var rebuilt atomic.Bool
 	// Hourly rollups of every numeric attribute, for analytics and scenarios
 	// (package rollup says why citytwin keeps them itself).
-	roller := rollup.New(rollup.Config{Logger: log}, influx, hist, time.Now())
+	roller := rollup.New(rollup.Config{Logger: log, Interval: c.rollupInterval}, influx, hist, time.Now())
 
 	var pipe *ingest.Pipeline
 	sub, err := ingest.NewSubscriber(ingest.SubscriberConfig{
