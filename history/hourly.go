@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,22 +106,17 @@ type HourlyQuery struct {
 
 // HourlyPoint is one rollup field of one entity and hour.
 type HourlyPoint struct {
-	EntityID, Type string
-	Links          geo.Links
-	Field          string
-	Hour           time.Time
-	Value          float64
-	// Location is set instead of Value for the field LocationField.
-	Location orb.Geometry
+	EntityID string
+	Field    string
+	Hour     time.Time
+	Value    float64
 }
 
 // LocationField is the field holding an entity's GeoJSON location, in the
 // raw points and in the rollups.
 const LocationField = locationField
 
-// Hourly streams the hourly rollups q selects, in no particular order.
-// fn's error stops the read and is returned as is.
-func (s *Store) Hourly(ctx context.Context, q HourlyQuery, fn func(*HourlyPoint) error) error {
+func (q *HourlyQuery) check() error {
 	switch {
 	case q.Tenant == "":
 		return invalid("tenant", "is required")
@@ -129,43 +125,105 @@ func (s *Store) Hourly(ctx context.Context, q HourlyQuery, fn func(*HourlyPoint)
 	case !q.Start.Before(q.Stop):
 		return invalid("start", "must be before stop")
 	}
-	var b strings.Builder
-	fromRange(&b, s.cfg.Bucket, q.Start, q.Stop)
+	return nil
+}
+
+// source writes the program's selection up to the field filter.
+func (q *HourlyQuery) source(b *strings.Builder, bucket string) {
+	fromRange(b, bucket, q.Start, q.Stop)
 	b.WriteString("\t|> filter(fn: (r) => r._measurement == ")
 	b.WriteString(fluxString(HourlyMeasurement))
 	b.WriteString(" and r.tenant == ")
 	b.WriteString(fluxString(q.Tenant))
 	b.WriteString(")\n")
-	writeOr(&b, "type", q.Types)
-	writeOr(&b, "entity_id", q.Entities)
-	writeFieldFilter(&b, q.Fields)
+	writeOr(b, "type", q.Types)
+	writeOr(b, "entity_id", q.Entities)
+}
+
+// Hourly streams the hourly values of the numeric rollup fields q selects
+// (a location among q.Fields is ignored: see HourlyEntities), in no
+// particular order. Only time, value, field and entity travel: an entity's
+// type and links come once from HourlyEntities. fn's error stops the read
+// and is returned as is.
+func (s *Store) Hourly(ctx context.Context, q HourlyQuery, fn func(*HourlyPoint) error) error {
+	if err := q.check(); err != nil {
+		return err
+	}
+	var b strings.Builder
+	q.source(&b, s.cfg.Bucket)
+	writeFieldFilter(&b, slices.DeleteFunc(slices.Clone(q.Fields), func(f string) bool { return f == LocationField }))
 	b.WriteString("\t|> filter(fn: (r) => r._time < ")
 	b.WriteString(fluxTime(q.Stop))
 	b.WriteString(")\n")
-	b.WriteString(`	|> keep(columns: ["_time", "_value", "_field", "entity_id", "type", "district", "neighbourhood", "road", "greenspace", "zone"])` + "\n")
+	b.WriteString(`	|> keep(columns: ["_time", "_value", "_field", "entity_id"])` + "\n")
 
 	intern := interner()
 	var p HourlyPoint
 	err := s.each(ctx, b.String(), func(r *api.QueryTableResult) error {
-		v := r.Record().Values()
-		p = HourlyPoint{EntityID: intern(v["entity_id"]), Type: intern(v["type"]), Links: linksOf(v, intern), Field: intern(v["_field"])}
-		switch x := v["_value"].(type) {
-		case float64:
-			p.Value = x
-		case string:
-			if p.Location = parseLocation(x); p.Location == nil {
-				return nil
-			}
-		default:
+		rec := r.Record()
+		x, ok := rec.Value().(float64)
+		if !ok {
 			return nil
 		}
-		p.Hour, _ = v["_time"].(time.Time)
+		p = HourlyPoint{EntityID: intern(rec.ValueByKey("entity_id")), Field: intern(rec.Field()), Hour: rec.Time(), Value: x}
 		return fn(&p)
 	})
 	if err != nil {
 		return fmt.Errorf("history: hourly: %w", err)
 	}
 	return nil
+}
+
+// HourlyEntity is what the rollups say of one entity: its type, links and
+// location, from its newest rollup in the range.
+type HourlyEntity struct {
+	ID, Type string
+	Links    geo.Links
+	// Location is nil when the entity never sent one.
+	Location orb.Geometry
+	// newest is the time of the rollup the links come from.
+	newest time.Time
+}
+
+// HourlyEntities returns every entity that has one of q's fields or a
+// location in the range, by id: one row per series from InfluxDB (last).
+func (s *Store) HourlyEntities(ctx context.Context, q HourlyQuery) (map[string]*HourlyEntity, error) {
+	if err := q.check(); err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	q.source(&b, s.cfg.Bucket)
+	writeFieldFilter(&b, append(slices.Clone(q.Fields), LocationField))
+	b.WriteString("\t|> filter(fn: (r) => r._time < ")
+	b.WriteString(fluxTime(q.Stop))
+	b.WriteString(")\n\t|> last()\n")
+	b.WriteString(`	|> keep(columns: ["_time", "_value", "_field", "entity_id", "type", "district", "neighbourhood", "road", "greenspace", "zone"])` + "\n")
+	intern := interner()
+	out := make(map[string]*HourlyEntity)
+	err := s.each(ctx, b.String(), func(r *api.QueryTableResult) error {
+		v := r.Record().Values()
+		id := intern(v["entity_id"])
+		if id == "" {
+			return nil
+		}
+		t, _ := v["_time"].(time.Time)
+		e := out[id]
+		if e == nil {
+			e = &HourlyEntity{ID: id}
+			out[id] = e
+		}
+		if !t.Before(e.newest) {
+			e.newest, e.Type, e.Links = t, intern(v["type"]), linksOf(v, intern)
+		}
+		if text, ok := v["_value"].(string); ok && v["_field"] == LocationField {
+			e.Location = parseLocation(text)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history: hourly entities: %w", err)
+	}
+	return out, nil
 }
 
 // writeOr writes a filter keeping rows whose column equals one of values;

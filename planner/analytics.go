@@ -120,7 +120,7 @@ func (p *Planner) Analyze(ctx context.Context, q Query) (*Analysis, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := loadBaseline(ctx, p.hist, q.Tenant, start, end, dt.types, dt.fields)
+	b, err := p.baseline(ctx, q.Tenant, start, end, dt.types, dt.fields)
 	if err != nil {
 		return nil, fmt.Errorf("planner: read the history: %w", err)
 	}

@@ -166,7 +166,7 @@ func (p *Planner) runIrrigation(ctx context.Context, spec Spec, tenant string, a
 	if len(ar.greenAreas) == 0 {
 		return nil, fieldErr("area", "contains no green area: name greenAreas or choose areas that contain parks")
 	}
-	b, err := loadBaseline(ctx, p.hist, tenant, start, end, []string{typeSoil, typeWeather}, irrigationFields)
+	b, err := p.baseline(ctx, tenant, start, end, []string{typeSoil, typeWeather}, irrigationFields)
 	if err != nil {
 		return nil, fmt.Errorf("planner: read the baseline: %w", err)
 	}

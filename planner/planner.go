@@ -83,6 +83,7 @@ type Planner struct {
 	state *twin.State
 	hist  HourlySource
 	model *dynamap.Model
+	cache baselineCache
 }
 
 // New returns a Planner over the city, the live twin (sensor locations),
@@ -148,6 +149,7 @@ func (p *Planner) Run(ctx context.Context, spec Spec, progress Progress) (*Resul
 		res.Traffic = tr
 		res.Timing.InfluxMs += tr.influx.Seconds() * 1000
 		res.Timing.Points += tr.points
+		res.Timing.Cached = tr.cached
 	}
 	if spec.Irrigation != nil {
 		progress("irrigation: reading the baseline", 0.5)

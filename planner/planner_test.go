@@ -167,6 +167,16 @@ func TestTrafficScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A second run on the same window reuses the baseline and gives the
+	// same answer.
+	again, err := p.Run(t.Context(), spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Timing.Cached || res.Timing.Cached || again.Timing.Points != 0 || len(again.Traffic.Sensors) != len(res.Traffic.Sensors) ||
+		*again.Traffic.Areas[0].Noise.LdenAfter != *res.Traffic.Areas[0].Noise.LdenAfter {
+		t.Errorf("second run: cached %v (first %v), points %d, %d sensors", again.Timing.Cached, res.Timing.Cached, again.Timing.Points, len(again.Traffic.Sensors))
+	}
 	tr := res.Traffic
 	dl := 10 * math.Log10(0.7) // −1.549 dB: flow only, any mix and speed
 

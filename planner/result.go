@@ -41,6 +41,9 @@ type Timing struct {
 	TotalMs  float64 `json:"totalMs"`
 	InfluxMs float64 `json:"influxMs"`
 	Points   int     `json:"points"`
+	// Cached says the baseline was reused from a run within the last
+	// CacheTTL instead of read again.
+	Cached bool `json:"cached,omitempty"`
 }
 
 // TrafficResult is the noise and NO2 response to a traffic change.
@@ -55,6 +58,7 @@ type TrafficResult struct {
 	influx    time.Duration
 	computeMs time.Duration
 	points    int
+	cached    bool
 }
 
 // TrafficTotals sums a traffic scenario.

@@ -65,7 +65,7 @@ func (p *Planner) runTraffic(ctx context.Context, spec Spec, tenant string, ar *
 		}
 	}
 
-	b, err := loadBaseline(ctx, p.hist, tenant, start, end,
+	b, err := p.baseline(ctx, tenant, start, end,
 		[]string{typeNoise, typeTraffic, typeAir}, []string{fieldLAeq, fieldFlow, fieldSpeed, fieldNO2})
 	if err != nil {
 		return nil, fmt.Errorf("planner: read the baseline: %w", err)
@@ -158,7 +158,7 @@ func (p *Planner) runTraffic(ctx context.Context, spec Spec, tenant string, ar *
 		}
 	}
 
-	res := &TrafficResult{influx: b.Influx, points: b.Points}
+	res := &TrafficResult{influx: b.Influx, points: b.Points, cached: b.Cached}
 	hoursOf := hours(start, end)
 
 	// Noise per sensor, then per area.

@@ -65,25 +65,26 @@ func lines(obs []twin.Observation) string {
 
 func hourly(t *testing.T, e env, start, stop time.Time) map[string]float64 {
 	got := map[string]float64{}
-	err := e.store.Hourly(t.Context(), history.HourlyQuery{
+	q := history.HourlyQuery{
 		Tenant: "t1", Types: []string{"NoiseLevelObserved"},
-		Fields: []string{"LAeq", "LAeq_n", "LAeq_min", "LAeq_max", "LAeq_sum", history.LocationField}, Start: start, Stop: stop,
-	}, func(p *history.HourlyPoint) error {
-		if p.Field == history.LocationField {
-			if p.Location != (orb.Point{9.19, 45.46}) {
-				t.Errorf("%s: location %v, want [9.19 45.46]", p.EntityID, p.Location)
-			}
-			got[p.EntityID+" location"]++
-			return nil
-		}
-		if p.Links.Road != "r-1" || p.Type != "NoiseLevelObserved" {
-			t.Errorf("point %+v: want road r-1 and type NoiseLevelObserved", *p)
-		}
+		Fields: []string{"LAeq", "LAeq_n", "LAeq_min", "LAeq_max", "LAeq_sum"}, Start: start, Stop: stop,
+	}
+	err := e.store.Hourly(t.Context(), q, func(p *history.HourlyPoint) error {
 		got[fmt.Sprintf("%s %s %s", p.EntityID, p.Hour.UTC().Format("15"), p.Field)] = p.Value
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	ents, err := e.store.HourlyEntities(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, en := range ents {
+		if en.Links.Road != "r-1" || en.Type != "NoiseLevelObserved" || en.Location != (orb.Point{9.19, 45.46}) {
+			t.Errorf("entity %+v: want road r-1, type NoiseLevelObserved, location [9.19 45.46]", *en)
+		}
+		got[id+" location"]++
 	}
 	return got
 }
