@@ -44,10 +44,10 @@ type Feature struct {
 
 // Links are the features a sensor is tied to. Empty strings mean none.
 type Links struct {
-	District       string // containing district id
-	Neighbourhood  string // containing neighbourhood id
-	Road           string // nearest road segment id within the link distance
-	RoadDistance   float64
-	GreenArea      string // containing green area id
-	IrrigationZone string // containing irrigation zone id
+	District       string  `json:"district,omitempty"`       // containing district id
+	Neighbourhood  string  `json:"neighbourhood,omitempty"`  // containing neighbourhood id
+	Road           string  `json:"road,omitempty"`           // nearest road segment id within the link distance
+	RoadDistance   float64 `json:"roadDistance,omitempty"`   // metres to Road
+	GreenArea      string  `json:"greenArea,omitempty"`      // containing green area id
+	IrrigationZone string  `json:"irrigationZone,omitempty"` // containing irrigation zone id
 }

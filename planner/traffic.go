@@ -417,7 +417,7 @@ func (p *Planner) background(spec Spec, tenant string, b *baseline) (air.Backgro
 	if bgN > 0 && rsN > 0 && rsSum > 0 {
 		return air.StationShare(bgSum/bgN, rsSum/rsN)
 	}
-	return air.Background{}, nil
+	return air.Background{Share: air.DefaultBackgroundShare, Origin: air.ShareDefault}, nil
 }
 
 // areaNO2Near is the mean baseline NO2 of the road's neighbourhood (where

@@ -30,17 +30,18 @@ const (
 // (DefaultBackgroundShare). Results carry it so that they can state it.
 type Background struct {
 	// Share is b = B/C, 0–1.
-	Share float64
+	Share float64 `json:"share"`
 	// Origin says how Share was obtained; "" means ShareDefault (and Share
 	// is then ignored).
-	Origin ShareOrigin
+	Origin ShareOrigin `json:"origin"`
 	// BackgroundStation and RoadsideStation are the two stations' mean
 	// concentrations, µg/m³, when Origin is ShareStations.
-	BackgroundStation, RoadsideStation float64
+	BackgroundStation float64 `json:"backgroundStation,omitempty"`
+	RoadsideStation   float64 `json:"roadsideStation,omitempty"`
 	// Clamped reports that the stations' ratio fell outside 0–1 and was
 	// clamped (a background above the roadside gives b = 1: no traffic
 	// increment).
-	Clamped bool
+	Clamped bool `json:"clamped,omitempty"`
 }
 
 // GivenShare returns a Background with the caller's share b, 0–1.
