@@ -44,6 +44,7 @@ run: setup build
 
 ## test: set up and run every test against real Mosquitto and InfluxDB, and the dashboard in Chromium
 test: setup ui vet
+	cd $(UI) && npm test
 	$(GO) test -tags $(GOTAGS) -race -count=1 -timeout 45m ./...
 
 vet:

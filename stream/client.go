@@ -15,7 +15,7 @@ type outMsg struct {
 	kind string
 	pm   *websocket.PreparedMessage
 	data []byte
-	pend map[pendKey]*entry
+	pend map[pendKey][]*entry
 	seq  uint64
 	size int
 }
@@ -41,9 +41,11 @@ type client struct {
 
 	mu sync.Mutex
 	q  []outMsg
-	// pend holds the items of deltas that did not fit in q, latest per
-	// entity; sent as one delta once q is empty.
-	pend        map[pendKey]*entry
+	// pend holds the items of deltas that did not fit in q, per entity:
+	// the latest complete item followed by the partial ones, merged
+	// when written (or when maxChain accumulate); sent as one delta once q
+	// is empty.
+	pend        map[pendKey][]*entry
 	pendSeq     uint64
 	awaitSnap   bool      // subscribed, snapshot not queued yet: deltas go to pend
 	behindSince time.Time // when q was first found full; zero when caught up
@@ -54,7 +56,13 @@ type client struct {
 	sendClose   bool
 
 	scratch []byte // writer's buffer for conflated deltas
+	merged  []byte // writer's buffer for merged items
 }
+
+// maxChain bounds the patches kept per entity for a lagging client: beyond,
+// they are merged into one (so that a client behind for MaxBehind holds
+// neither unbounded lists nor every flush's encodings).
+const maxChain = 16
 
 func newClient(h *Hub, conn *websocket.Conn, headerTenant string) *client {
 	return &client{h: h, conn: conn, headerTenant: headerTenant,
@@ -189,8 +197,30 @@ func (c *client) next() (outMsg, bool) {
 func (c *client) write(m outMsg) error {
 	if m.pend != nil {
 		var b bySection
-		for _, e := range m.pend {
+		c.merged = c.merged[:0]
+		type span struct {
+			e     *entry
+			start int
+		}
+		var spans []span
+		for _, list := range m.pend {
+			e := list[len(list)-1]
+			if len(list) > 1 {
+				start := len(c.merged)
+				c.merged = c.h.mergeChain(c.merged, list)
+				spans = append(spans, span{e, start})
+				continue
+			}
 			b[e.section] = append(b[e.section], e)
+		}
+		for i, sp := range spans {
+			end := len(c.merged)
+			if i+1 < len(spans) {
+				end = spans[i+1].start
+			}
+			me := *sp.e
+			me.json = c.merged[sp.start:end:end]
+			b[me.section] = append(b[me.section], &me)
 		}
 		c.scratch = appendDelta(c.scratch[:0], m.seq, &b)
 		m.data, m.size = c.scratch, len(c.scratch)
@@ -205,6 +235,9 @@ func (c *client) write(m outMsg) error {
 	}
 	if cap(c.scratch) > 1<<20 {
 		c.scratch = nil // do not keep a large buffer per idle client
+	}
+	if cap(c.merged) > 1<<20 {
+		c.merged = nil
 	}
 	if err != nil {
 		return err
@@ -317,16 +350,33 @@ func (c *client) enqueueDelta(d *delta, seq uint64) {
 		c.behindSince = time.Now()
 	}
 	if c.pend == nil {
-		c.pend = make(map[pendKey]*entry, d.items.count())
+		c.pend = make(map[pendKey][]*entry, d.items.count())
 	}
 	merged := 0
 	for _, list := range d.items {
 		for _, e := range list {
 			k := e.pendKey()
-			if _, ok := c.pend[k]; ok {
-				merged++
+			prev, ok := c.pend[k]
+			if !ok || !e.partial {
+				if ok {
+					merged++
+					prev[0] = e
+					c.pend[k] = prev[:1]
+				} else {
+					c.pend[k] = []*entry{e}
+				}
+				continue
 			}
-			c.pend[k] = e
+			merged++
+			if len(prev) == maxChain {
+				m := *e
+				m.json = c.h.mergeChain(nil, append(prev, e))
+				prev[0] = &m
+				clear(prev[1:])
+				c.pend[k] = prev[:1]
+				continue
+			}
+			c.pend[k] = append(prev, e)
 		}
 	}
 	c.pendSeq = seq

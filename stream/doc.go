@@ -19,8 +19,9 @@
 // for a client while holding a lock other than that client's: a slow client
 // costs its own queue and goroutines only. Each client's queue holds at most
 // Config.SendQueue messages; beyond, its deltas are merged per entity
-// (latest wins) into one pending delta, and a client that stays behind for
-// Config.MaxBehind is disconnected with 1008 and counted. Hub.Close (or the
+// into one pending delta (latest wins; partial items of a layer with
+// Layer.Merge are merged field by field, see merge.go), and a client that
+// stays behind for Config.MaxBehind is disconnected with 1008 and counted. Hub.Close (or the
 // end of Run's context) closes every client with 1001 and waits for their
 // goroutines.
 //
@@ -79,13 +80,14 @@
 //	{"type":"delta","seq":42,"sensors":[…],"features":[…],"alerts":[…]}
 //
 // follows, at most once per Config.FlushInterval (200 ms by default), with
-// the current state of every item that changed since the previous delta:
-// each item replaces the client's item with the same identity (a sensor's
-// or feature's id in its layer, an alert's id). seq increases; a gap means
-// that nothing in the subscription changed or that deltas were merged for a
-// lagging client, never that a change was lost. A delta may repeat an item
-// the snapshot already had. After a subscribe, no delta of the previous
-// subscription follows its snapshot.
+// every item that changed since the previous delta. Features and alerts
+// are complete and replace the client's item with the same identity (a
+// feature's id in its layer, an alert's id). A sensor item is merged into
+// the client's sensor with the same id (see "Sensor items in deltas"). seq
+// increases; a gap means that nothing in the subscription changed or that
+// deltas were merged for a lagging client, never that a change was lost. A
+// delta may repeat what the snapshot already had. After a subscribe, no
+// delta of the previous subscription follows its snapshot.
 //
 //	{"type":"error","field":"layers[1]","message":"layers[1]: unknown layer \"nois\": want one of noise, …"}
 //
@@ -116,6 +118,53 @@
 // "coordinates":[[lon,lat],…]} instead of lon and lat; one never located has
 // neither. links name the features it belongs to, by layer (district,
 // neighbourhood, road, greenarea, irrigationzone).
+//
+// Sensor items in deltas. Snapshots carry complete sensor items. In a
+// delta, a sensor item carries only what changed since the previous delta:
+//
+//	{"id":"urn:ngsi-ld:NoiseLevelObserved:n-17","domain":"noise","stale":false,
+//	 "values":{"LAeq":{"value":61.4,"unitCode":"2N","observedAt":"2025-06-01T12:00:01.250113Z"}}}
+//
+// Its members:
+//
+//   - id, domain and stale: always.
+//   - values: the attributes whose value, unitCode or observedAt changed,
+//     each complete ({"value","unitCode" when it has one,"observedAt"});
+//     absent when none did. The client replaces those attributes and keeps
+//     the others.
+//   - lastSeen: only when it is not the newest observedAt of the sensor's
+//     values (an observation that carried no attribute). Otherwise the
+//     client sets lastSeen to the newest of its lastSeen and the
+//     observedAt of the values received.
+//   - links: the whole object, when the sensor's links changed.
+//   - type, lon/lat, geometry: never in a partial item. A sensor new to the
+//     stream, one whose type or location changed, and every sensor of the
+//     two deltas that follow the start of a snapshot (see below) come as a
+//     complete item, as in a snapshot.
+//
+// The client merges every sensor item of a delta, complete or not, field by
+// field: each member present replaces the client's, values merge per
+// attribute, lon and lat drop a held geometry and a geometry drops held lon
+// and lat; a sensor it does not hold yet is created from the item. Merging
+// a complete item gives the complete item. A sensor whose item carries
+// nothing new (an older observation, the same values again) is not sent.
+//
+// "Changed since the previous delta" is global: the server encodes each
+// changed sensor once per flush for all clients. A lagging client whose
+// deltas are conflated receives the merge of the items it missed (the same
+// rules, applied by the hub), so what it holds after merging is the same.
+// A snapshot reads the live state between two flushes, possibly ahead of
+// the last delta; the two deltas after a snapshot starts carry complete
+// sensor items, so that no change the snapshot saw and a later one undid
+// within a flush (a sensor moved and back) is lost. stale is in every item
+// because staleness follows the clock, not only the deltas.
+//
+// Values are not rounded: they are the numbers the devices sent (JSON's
+// shortest round-trip form), as the NGSI-LD API serves them; rounding would
+// make the map disagree with the API for little gain once compressed.
+//
+// citytwin serve -ws-full-deltas (twinfeed.Config.FullDeltas) sends
+// complete sensor items in deltas, the former protocol, for comparisons.
 //
 // Feature (layers district, neighbourhood, road, greenarea, irrigationzone;
 // the geometry comes from /api/v1/layers/{kind}):

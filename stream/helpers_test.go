@@ -32,7 +32,7 @@ func newFakeSource() *fakeSource {
 }
 
 var fakeLayers = []stream.Layer{
-	{Name: "noise", Section: stream.SectionSensors},
+	{Name: "noise", Section: stream.SectionSensors, Merge: []string{"values"}},
 	{Name: "air", Section: stream.SectionSensors},
 	{Name: "district", Section: stream.SectionFeatures},
 	{Name: "alerts", Section: stream.SectionAlerts},
@@ -55,6 +55,16 @@ func (s *fakeSource) Set(layer, tenant, key string, v int, loc *stream.Bound, pa
 	k := layer + "/" + tenant + "/" + key
 	s.mu.Lock()
 	s.items[k] = it
+	s.changed[k] = true
+	s.mu.Unlock()
+}
+
+// SetJSON stores an item with the given encoding; partial marks a patch
+// (the noise layer merges "values").
+func (s *fakeSource) SetJSON(layer, tenant, key, json string, partial bool) {
+	k := layer + "/" + tenant + "/" + key
+	s.mu.Lock()
+	s.items[k] = stream.Item{Layer: layer, Tenant: tenant, Key: key, Partial: partial, JSON: []byte(json)}
 	s.changed[k] = true
 	s.mu.Unlock()
 }

@@ -141,6 +141,7 @@ type Hub struct {
 	layers       []Layer
 	layerIndex   map[string]uint8
 	layerSection []uint8
+	layerMerge   [][]string // Layer.Merge by layer index
 	layerNames   string
 	origins      map[string]bool
 	upgrader     websocket.Upgrader
@@ -206,6 +207,7 @@ func New(cfg Config, src Source, reg prometheus.Registerer, log *slog.Logger) (*
 	}
 	for i, l := range h.layers {
 		h.layerIndex[l.Name] = uint8(i)
+		h.layerMerge = append(h.layerMerge, l.Merge)
 		for s, name := range sections {
 			if name == l.Section {
 				h.layerSection = append(h.layerSection, uint8(s))
@@ -492,7 +494,7 @@ func (h *Hub) snapshotFor(sub subscription, gen uint64) *snapshot {
 }
 
 func (h *Hub) entryOf(layer uint8, it *Item) entry {
-	return entry{layer: layer, section: h.layerSection[layer], located: it.Located, tenant: it.Tenant,
+	return entry{layer: layer, section: h.layerSection[layer], located: it.Located, partial: it.Partial && h.layerMerge[layer] != nil, tenant: it.Tenant,
 		key: it.Key, bound: it.Bound, json: it.JSON}
 }
 

@@ -159,6 +159,7 @@ type entry struct {
 	layer   uint8
 	section uint8
 	located bool
+	partial bool
 	tenant  string
 	key     string
 	bound   Bound

@@ -169,3 +169,88 @@ func equal(a, b map[string]int) bool {
 	}
 	return true
 }
+
+// TestConflationMergesPartialItems checks that the partial items of one
+// sensor conflated for a lagging client keep every attribute: two patches
+// with different attributes (and a third updating the first) become one
+// item holding both, the latest value of each.
+func TestConflationMergesPartialItems(t *testing.T) {
+	src := newFakeSource()
+	e := newEnv(t, stream.Config{SendQueue: 1, MaxBehind: time.Hour}, src, false)
+	c := e.dial(t, nil)
+	send(t, c, `{"type":"subscribe","layers":["noise"]}`)
+	read(t, c)
+	src.SetJSON("noise", "default", "s1", `{"id":"s1","type":"T","values":{"a":{"value":0},"c":{"value":9}}}`, false)
+	e.hub.Flush()
+
+	// Clog the connection until deltas are conflated.
+	for i := 0; e.metric(t, "citytwin_stream_items_conflated_total") == 0; i++ {
+		if i == 2000 {
+			t.Fatal("nothing was conflated")
+		}
+		src.Set("noise", "default", "pad", i, pt(9, 45), 64<<10)
+		e.hub.Flush()
+	}
+	before := e.metric(t, "citytwin_stream_items_conflated_total")
+	for _, p := range []string{
+		`{"id":"s1","values":{"a":{"value":1}}}`,
+		`{"id":"s1","stale":true,"values":{"b":{"value":2}}}`,
+		`{"id":"s1","values":{"a":{"value":3}}}`,
+	} {
+		src.SetJSON("noise", "default", "s1", p, true)
+		e.hub.Flush()
+	}
+	// s1's second and third patches merged into its first (the first may
+	// have merged into an earlier complete item or stand alone).
+	if got := e.metric(t, "citytwin_stream_items_conflated_total") - before; got < 2 {
+		t.Fatalf("%v items conflated during the patches, want at least 2", got)
+	}
+
+	// Read until the last patch arrived; the client merges as the protocol
+	// says: top-level members replace, values per attribute.
+	type sensor struct {
+		Type   string                     `json:"type"`
+		Stale  bool                       `json:"stale"`
+		Values map[string]json.RawMessage `json:"values"`
+	}
+	var held sensor
+	sawBoth := false
+	for string(held.Values["a"]) != `{"value":3}` {
+		m := read(t, c)
+		for _, raw := range m.Sensors {
+			var id struct{ ID string }
+			if err := json.Unmarshal(raw, &id); err != nil || id.ID != "s1" {
+				continue
+			}
+			var p sensor
+			if err := json.Unmarshal(raw, &p); err != nil {
+				t.Fatal(err)
+			}
+			if string(p.Values["a"]) == `{"value":3}` && string(p.Values["b"]) == `{"value":2}` {
+				sawBoth = true
+			}
+			if held.Values == nil {
+				held.Values = map[string]json.RawMessage{}
+			}
+			for k, v := range p.Values {
+				held.Values[k] = v
+			}
+			if p.Type != "" {
+				held.Type = p.Type
+			}
+			held.Stale = held.Stale || p.Stale
+		}
+	}
+	if !sawBoth {
+		t.Fatal("the conflated item of s1 does not hold both a=3 and b=2")
+	}
+	want := map[string]string{"a": `{"value":3}`, "b": `{"value":2}`, "c": `{"value":9}`}
+	for k, v := range want {
+		if string(held.Values[k]) != v {
+			t.Errorf("client's s1 value %s = %s, want %s", k, held.Values[k], v)
+		}
+	}
+	if held.Type != "T" || !held.Stale {
+		t.Errorf("client's s1 type %q stale %v, want T and true", held.Type, held.Stale)
+	}
+}

@@ -25,6 +25,12 @@ type Layer struct {
 	// Section is the message array the layer's items go to: SectionSensors,
 	// SectionFeatures or SectionAlerts.
 	Section string
+	// Merge, when not nil, says that the layer's items may be partial (see
+	// Item.Partial) and names the members of an item that are objects
+	// merged member by member (a sensor's "values"); every other top-level
+	// member of a partial item replaces the previous one. nil: every item
+	// is complete.
+	Merge []string
 }
 
 // Bound is an axis-aligned box [minLon, minLat, maxLon, maxLat] in WGS84
@@ -53,6 +59,13 @@ type Item struct {
 	Located bool
 	// Bound is the bounding box of the entity's geometry.
 	Bound Bound
+	// Partial, for a layer with Merge, says that JSON is a JSON object
+	// holding only the members that changed since the entity's previous
+	// item: the client merges it into the item it holds (see Layer.Merge),
+	// and so does the hub when it conflates the deltas of a lagging client.
+	// A complete item (Partial false) holds every member; the hub's
+	// conflation lets it replace the earlier ones.
+	Partial bool
 	// JSON is the item's encoding: one JSON value. The hub keeps a reference
 	// and may send it long after: the Source must not modify it afterwards.
 	JSON []byte
@@ -80,7 +93,8 @@ type Source interface {
 	Layers() []Layer
 	// Changes appends to dst the current state of every item that changed
 	// since the previous call and returns the extended slice, with at most
-	// one item per (layer, tenant, key). The hub calls it from one goroutine
+	// one item per (layer, tenant, key). For a layer with Merge, an item
+	// may hold only what changed since the previous call (see Layer.Merge). The hub calls it from one goroutine
 	// at a time, once per flush.
 	Changes(dst []Item, now time.Time) []Item
 	// Snapshot calls emit with the current state of every item that q asks

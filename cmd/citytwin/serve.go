@@ -63,6 +63,7 @@ type serveConfig struct {
 	logLevel       string
 	logFormat      string
 	ws             stream.Config
+	feed           twinfeed.Config
 }
 
 func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
@@ -102,6 +103,7 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.Duration(&c.ws.FlushInterval, "ws-flush-interval", 200*time.Millisecond, "period of the live map's deltas on /ws")
 	s.Int(&c.ws.MaxClients, "ws-max-clients", 10000, "concurrent /ws connections; more are refused with 503")
 	s.Bool(&c.ws.Compression, "ws-compression", true, "permessage-deflate on /ws, each shared delta compressed once")
+	s.Bool(&c.feed.FullDeltas, "ws-full-deltas", false, "send complete sensor items in /ws deltas instead of only what changed (the former protocol; a baseline for measurements)")
 	s.String(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "text", "text or json")
 	return s, c
@@ -180,7 +182,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		return err
 	}
 	am := newAlertMetrics(reg)
-	feed, err := twinfeed.New(twinfeed.Config{}, state, city, alerts, reg)
+	feed, err := twinfeed.New(c.feed, state, city, alerts, reg)
 	if err != nil {
 		return err
 	}

@@ -212,14 +212,14 @@ func Load(ctx context.Context, cfg LoadConfig, publish func(n int, stampMicros i
 	closeAll()
 
 	res.WireBytes = wire.Load()
-	var h histogram
+	var h Histogram
 	for _, c := range clients {
 		res.Messages += c.msgs
 		res.Bytes += c.bytes
-		h.merge(&c.hist)
+		h.Merge(&c.hist)
 	}
 	res.Samples = h.n
-	res.P50, res.P90, res.P99, res.Max = h.quantile(0.50), h.quantile(0.90), h.quantile(0.99), h.max
+	res.P50, res.P90, res.P99, res.Max = h.Quantile(0.50), h.Quantile(0.90), h.Quantile(0.99), h.max
 	return res, nil
 }
 
@@ -237,7 +237,7 @@ type loadClient struct {
 
 	// Owned by read until done.
 	msgs, bytes int64
-	hist        histogram
+	hist        Histogram
 }
 
 func (c *loadClient) read(start *atomic.Int64) {
@@ -286,7 +286,7 @@ func (c *loadClient) read(start *atomic.Int64) {
 		from := start.Load()
 		for _, s := range stamps {
 			if s >= from {
-				c.hist.add(time.Duration(now-s) * time.Microsecond)
+				c.hist.Add(time.Duration(now-s) * time.Microsecond)
 			}
 		}
 		if c.msgs == 0 {
@@ -379,8 +379,9 @@ func parseStamp(b []byte) (int64, bool) {
 	return mant, true
 }
 
-// histogram counts durations in log buckets of 2 % from 1 µs.
-type histogram struct {
+// Histogram counts durations in log buckets of 2 % from 1 µs, so that
+// percentiles cost no memory per sample. The zero value is empty.
+type Histogram struct {
 	counts [1200]int64
 	n      int64
 	max    time.Duration
@@ -388,7 +389,8 @@ type histogram struct {
 
 var logStep = math.Log(1.02)
 
-func (h *histogram) add(d time.Duration) {
+// Add counts d.
+func (h *Histogram) Add(d time.Duration) {
 	us := float64(d) / float64(time.Microsecond)
 	i := 0
 	if us > 1 {
@@ -399,7 +401,8 @@ func (h *histogram) add(d time.Duration) {
 	h.max = max(h.max, d)
 }
 
-func (h *histogram) merge(o *histogram) {
+// Merge adds o's counts to h.
+func (h *Histogram) Merge(o *Histogram) {
 	for i, c := range o.counts {
 		h.counts[i] += c
 	}
@@ -407,8 +410,15 @@ func (h *histogram) merge(o *histogram) {
 	h.max = max(h.max, o.max)
 }
 
-// quantile returns the upper bound of the bucket holding the q-quantile.
-func (h *histogram) quantile(q float64) time.Duration {
+// Count returns the number of durations counted.
+func (h *Histogram) Count() int64 { return h.n }
+
+// Max returns the largest duration counted.
+func (h *Histogram) Max() time.Duration { return h.max }
+
+// Quantile returns the upper bound of the bucket holding the q-quantile
+// (at most Max), 0 when empty.
+func (h *Histogram) Quantile(q float64) time.Duration {
 	if h.n == 0 {
 		return 0
 	}

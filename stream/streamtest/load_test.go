@@ -44,20 +44,20 @@ func TestScanAcrossReads(t *testing.T) {
 }
 
 func TestHistogram(t *testing.T) {
-	var h histogram
+	var h Histogram
 	for i := 1; i <= 1000; i++ {
-		h.add(time.Duration(i) * time.Millisecond)
+		h.Add(time.Duration(i) * time.Millisecond)
 	}
 	for _, tc := range []struct {
 		q    float64
 		want time.Duration
 	}{{0.5, 500 * time.Millisecond}, {0.99, 990 * time.Millisecond}} {
-		got := h.quantile(tc.q)
+		got := h.Quantile(tc.q)
 		if got < tc.want || float64(got) > float64(tc.want)*1.021 {
 			t.Errorf("quantile(%v) = %v, want %v within 2 %%", tc.q, got, tc.want)
 		}
 	}
-	if h.max != time.Second || h.quantile(1) != time.Second {
-		t.Errorf("max %v, quantile(1) %v", h.max, h.quantile(1))
+	if h.max != time.Second || h.Quantile(1) != time.Second {
+		t.Errorf("max %v, quantile(1) %v", h.max, h.Quantile(1))
 	}
 }

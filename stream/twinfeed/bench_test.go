@@ -111,3 +111,73 @@ func BenchmarkChanges(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(dst)), "items/op")
 }
+
+// BenchmarkFlushEncoding measures one flush's Changes (reading the changed
+// sensors, recomputing their features' indicators, encoding) with partial
+// items against complete ones (Config.FullDeltas, the former protocol), and
+// reports the encoded bytes per flush by section:
+//
+//	go test ./stream/twinfeed/ -run '^$' -bench FlushEncoding -benchmem -count 3
+//
+// A flush follows 1,000 observations (10,000/s over a 100 ms flush) of
+// 5,000 sensors placed on the demo city, each with a new time and values.
+func BenchmarkFlushEncoding(b *testing.B) {
+	city := demoCity(b)
+	base := baseObservations(city, 5000)
+	for _, mode := range []struct {
+		name string
+		full bool
+	}{{"partial", false}, {"full", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			state := twin.NewState(city, twin.StateConfig{})
+			f, err := twinfeed.New(twinfeed.Config{FullDeltas: mode.full, StaleSweep: -1}, state, city, nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now()
+			for i := range base {
+				base[i].Time = now
+			}
+			state.Apply(base)
+			f.Publish(base)
+			f.Changes(nil, now)
+			var items []stream.Item
+			var sensorBytes, featureBytes, sensorItems, featureItems int
+			next := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				now = now.Add(100 * time.Millisecond)
+				obs := make([]twin.Observation, 1000)
+				for j := range obs {
+					o := base[next]
+					next = (next + 1) % len(base)
+					o.Time = now.Add(time.Duration(j) * time.Microsecond)
+					o.Attrs = append([]twin.Attr(nil), o.Attrs...)
+					for k := range o.Attrs {
+						o.Attrs[k].Num += 0.1
+					}
+					obs[j] = o
+				}
+				state.Apply(obs)
+				f.Publish(obs)
+				b.StartTimer()
+				items = f.Changes(items[:0], now)
+				for _, it := range items {
+					if it.Layer == "noise" || it.Layer == "air" || it.Layer == "traffic" || it.Layer == "irrigation" || it.Layer == "generic" {
+						sensorBytes += len(it.JSON)
+						sensorItems++
+					} else {
+						featureBytes += len(it.JSON)
+						featureItems++
+					}
+				}
+			}
+			b.ReportMetric(float64(sensorBytes)/float64(b.N), "sensorB/flush")
+			b.ReportMetric(float64(featureBytes)/float64(b.N), "featureB/flush")
+			b.ReportMetric(float64(sensorBytes)/float64(max(1, sensorItems)), "B/sensor")
+			b.ReportMetric(float64(featureBytes)/float64(max(1, featureItems)), "B/feature")
+		})
+	}
+}

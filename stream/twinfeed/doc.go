@@ -12,8 +12,11 @@
 // feed reads each changed sensor once from the State, recomputes the
 // indicators of each feature linked to the changed sensors once (and of the
 // features a moved sensor left), checks staleness every Config.StaleSweep,
-// and encodes every item once. Snapshot may run concurrently with Changes:
-// it only reads the State, the City (immutable) and the Alerts.
+// and encodes every item once: a sensor already streamed as a partial item
+// holding what differs from what it last sent (Config.FullDeltas: complete
+// items), see the stream package's PROTOCOL. Snapshot may run concurrently
+// with Changes: it only reads the State, the City (immutable) and the
+// Alerts.
 //
 // Item formats are documented in the stream package (PROTOCOL). Coordinates
 // are WGS84 [lon, lat] in degrees; times RFC 3339 UTC; indicator units as

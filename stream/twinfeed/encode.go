@@ -52,29 +52,71 @@ func appendSensor(b []byte, s *twin.Sensor, stale bool, names []string) ([]byte,
 	}
 	slices.Sort(names)
 	for i, n := range names {
-		v := s.Values[n]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, n)
-		b = append(b, `:{"value":`...)
-		switch v.Kind {
-		case twin.KindNumber:
-			b = appendFloat(b, v.Num)
-		case twin.KindBool:
-			b = strconv.AppendBool(b, v.Bool)
-		default:
-			b = appendString(b, v.Str)
+		b = appendValue(b, n, s.Values[n])
+	}
+	b = append(b, `},"links":`...)
+	b = appendLinks(b, &s.Links)
+	return append(b, '}'), names
+}
+
+// appendSensorPatch encodes a partial sensor item: id, domain and stale
+// always; lastSeen when withLastSeen; the values named in changed (sorted);
+// links when withLinks. See the stream package's PROTOCOL.
+func appendSensorPatch(b []byte, s *twin.Sensor, stale bool, changed []string, withLastSeen, withLinks bool) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, s.ID)
+	b = append(b, `,"domain":`...)
+	b = appendString(b, string(s.Domain))
+	b = append(b, `,"stale":`...)
+	b = strconv.AppendBool(b, stale)
+	if withLastSeen {
+		b = append(b, `,"lastSeen":`...)
+		b = appendTime(b, s.LastSeen)
+	}
+	if len(changed) > 0 {
+		b = append(b, `,"values":{`...)
+		for i, n := range changed {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendValue(b, n, s.Values[n])
 		}
-		if v.Unit != "" {
-			b = append(b, `,"unitCode":`...)
-			b = appendString(b, v.Unit)
-		}
-		b = append(b, `,"observedAt":`...)
-		b = appendTime(b, v.Time)
 		b = append(b, '}')
 	}
-	b = append(b, `},"links":{`...)
+	if withLinks {
+		b = append(b, `,"links":`...)
+		b = appendLinks(b, &s.Links)
+	}
+	return append(b, '}')
+}
+
+// appendValue encodes "name":{"value":…,"unitCode":…,"observedAt":…}.
+func appendValue(b []byte, n string, v twin.Value) []byte {
+	b = appendString(b, n)
+	b = append(b, `:{"value":`...)
+	switch v.Kind {
+	case twin.KindNumber:
+		b = appendFloat(b, v.Num)
+	case twin.KindBool:
+		b = strconv.AppendBool(b, v.Bool)
+	default:
+		b = appendString(b, v.Str)
+	}
+	if v.Unit != "" {
+		b = append(b, `,"unitCode":`...)
+		b = appendString(b, v.Unit)
+	}
+	b = append(b, `,"observedAt":`...)
+	b = appendTime(b, v.Time)
+	return append(b, '}')
+}
+
+// appendLinks encodes {"district":…,…}, the non-empty links.
+func appendLinks(b []byte, l *geo.Links) []byte {
+	b = append(b, '{')
 	first := true
 	link := func(k geo.Kind, id string) {
 		if id == "" {
@@ -89,13 +131,12 @@ func appendSensor(b []byte, s *twin.Sensor, stale bool, names []string) ([]byte,
 		b = append(b, '"', ':')
 		b = appendString(b, id)
 	}
-	l := &s.Links
 	link(geo.KindDistrict, l.District)
 	link(geo.KindNeighbourhood, l.Neighbourhood)
 	link(geo.KindRoad, l.Road)
 	link(geo.KindGreenArea, l.GreenArea)
 	link(geo.KindIrrigationZone, l.IrrigationZone)
-	return append(b, "}}"...), names
+	return append(b, '}')
 }
 
 // appendFeature encodes a feature item: its kind, id and indicators named

@@ -3,6 +3,7 @@ package twinfeed
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,6 +36,11 @@ type Config struct {
 	// reaches clients without an observation; default 10 s, negative
 	// disables it.
 	StaleSweep time.Duration
+	// FullDeltas makes every sensor item of a delta complete, as before
+	// partial items existed (the protocol of citytwin ≤ 0.x): a baseline
+	// for measurements. By default an item carries only what changed since
+	// the sensor's previous item (see the stream package's PROTOCOL).
+	FullDeltas bool
 }
 
 type sensorKey struct{ tenant, id string }
@@ -44,11 +50,27 @@ type featKey struct {
 	id   string
 }
 
-// sent is what clients last received about a sensor: the links whose
-// features must be recomputed when it moves, and its staleness.
+// sent is what clients last received about a sensor, merged over its
+// items: partial items carry what differs from it. links also name the
+// features to recompute when the sensor moves.
 type sent struct {
-	links geo.Links
-	stale bool
+	links    geo.Links
+	stale    bool
+	typ      string
+	loc      orb.Geometry
+	lastSeen time.Time
+	vals     []sentVal
+}
+
+type sentVal struct {
+	name string
+	v    twin.Value
+}
+
+// sameValue reports whether clients hold v as w.
+func sameValue(v, w twin.Value) bool {
+	return v.Kind == w.Kind && v.Unit == w.Unit && v.Time.Equal(w.Time) &&
+		(v.Num == w.Num || v.Num != v.Num && w.Num != w.Num) && v.Bool == w.Bool && v.Str == w.Str
 }
 
 type featBound struct {
@@ -78,12 +100,17 @@ type Feed struct {
 	alertQ      map[string]twin.Alert
 	spare       map[sensorKey]struct{}
 	spareAlerts map[string]twin.Alert
+	// Snapshots in progress, and whether one ran since the last (mark) and
+	// the previous (markPrev) call of Changes: see Changes.
+	snapshots      int
+	mark, markPrev bool
 
 	// Owned by Changes.
 	sent      map[sensorKey]sent
 	touched   map[featKey]struct{}
 	lastSweep time.Time
 	names     []string
+	changed   []string
 	bufSize   int
 
 	coalesced     prometheus.Counter
@@ -126,7 +153,7 @@ func New(cfg Config, state *twin.State, city *geo.City, alerts *twin.Alerts, reg
 		reg.MustRegister(f.coalesced, f.resyncs, f.alertsDropped)
 	}
 	for _, d := range SensorLayers {
-		f.layers = append(f.layers, stream.Layer{Name: string(d), Section: stream.SectionSensors})
+		f.layers = append(f.layers, stream.Layer{Name: string(d), Section: stream.SectionSensors, Merge: []string{"values"}})
 	}
 	for _, k := range geo.Kinds {
 		f.layers = append(f.layers, stream.Layer{Name: string(k), Section: stream.SectionFeatures})
@@ -219,6 +246,15 @@ func (f *Feed) Changes(dst []stream.Item, now time.Time) []stream.Item {
 	f.mu.Lock()
 	dirty, resync, alerts := f.dirty, f.resync, f.alertQ
 	f.dirty, f.alertQ, f.resync = f.spare, f.spareAlerts, false
+	// A snapshot reads the State between two calls, ahead of what the
+	// deltas sent so far: a change that a snapshot saw and that a later
+	// change of the same flush undid (a sensor moved and back, a value
+	// replaced at the same observation time and back) would not differ
+	// from sent, and its client would keep the snapshot's state. So while
+	// a snapshot may have read changes not collected yet, sensor items are
+	// complete: in the call after one started and the next one.
+	full := f.cfg.FullDeltas || f.mark || f.markPrev
+	f.markPrev, f.mark = f.mark, f.snapshots > 0
 	f.mu.Unlock()
 	defer func() {
 		clear(dirty)
@@ -236,17 +272,59 @@ func (f *Feed) Changes(dst []stream.Item, now time.Time) []stream.Item {
 	sensor := func(s *twin.Sensor) {
 		k := sensorKey{s.Tenant, s.ID}
 		stale := f.state.Stale(now, *s)
-		if prev, ok := f.sent[k]; ok && prev.links != s.Links {
+		prev, known := f.sent[k]
+		if known && prev.links != s.Links {
 			f.touch(&prev.links)
 		}
 		f.touch(&s.Links)
-		f.sent[k] = sent{links: s.Links, stale: stale}
 		it := stream.Item{Layer: layerOf(s.Domain), Tenant: s.Tenant, Key: s.ID}
 		if s.Location != nil {
 			it.Located, it.Bound = true, boundOf(s.Location)
 		}
+		// What clients hold now: s, merged over prev.
+		next := sent{links: s.Links, stale: stale, typ: s.Type, loc: s.Location, lastSeen: s.LastSeen, vals: prev.vals[:0]}
 		start := len(buf)
-		buf, f.names = appendSensor(buf, s, stale, f.names)
+		if full || !known || prev.typ != s.Type || !sameLocation(prev.loc, s.Location) {
+			buf, f.names = appendSensor(buf, s, stale, f.names)
+			for _, n := range f.names {
+				next.vals = append(next.vals, sentVal{n, s.Values[n]})
+			}
+			f.sent[k] = next
+			add(it, start)
+			return
+		}
+		// A partial item: the values that differ from what clients hold.
+		f.changed = f.changed[:0]
+		var newest time.Time
+		for n, v := range s.Values {
+			if v.Time.After(newest) {
+				newest = v.Time
+			}
+			if i := findVal(prev.vals, n); i < 0 || !sameValue(prev.vals[i].v, v) {
+				f.changed = append(f.changed, n)
+			}
+		}
+		slices.Sort(f.changed)
+		// The client takes lastSeen from the newest observedAt it received,
+		// unless the item carries it.
+		withLastSeen := !s.LastSeen.Equal(prev.lastSeen) && !s.LastSeen.Equal(newest)
+		withLinks := prev.links != s.Links
+		for _, v := range prev.vals {
+			if i := slices.Index(f.changed, v.name); i < 0 {
+				if _, ok := s.Values[v.name]; ok {
+					next.vals = append(next.vals, v)
+				}
+			}
+		}
+		for _, n := range f.changed {
+			next.vals = append(next.vals, sentVal{n, s.Values[n]})
+		}
+		f.sent[k] = next
+		if len(f.changed) == 0 && stale == prev.stale && !withLastSeen && !withLinks {
+			return // nothing clients do not hold
+		}
+		it.Partial = true
+		buf = appendSensorPatch(buf, s, stale, f.changed, withLastSeen, withLinks)
 		add(it, start)
 	}
 
@@ -316,6 +394,24 @@ func (f *Feed) Changes(dst []stream.Item, now time.Time) []stream.Item {
 	return dst
 }
 
+func findVal(vals []sentVal, name string) int {
+	for i := range vals {
+		if vals[i].name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// sameLocation reports whether two locations are equal (both nil: never
+// located).
+func sameLocation(a, b orb.Geometry) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return orb.Equal(a, b)
+}
+
 // touch marks the features of a sensor's links for recomputation. A sensor
 // linked to an irrigation zone only counts for the zone's green area too.
 func (f *Feed) touch(l *geo.Links) {
@@ -351,6 +447,15 @@ func (f *Feed) alertBound(a *twin.Alert) (stream.Bound, bool) {
 
 // Snapshot implements stream.Source.
 func (f *Feed) Snapshot(q stream.Query, emit func(stream.Item)) {
+	f.mu.Lock()
+	f.snapshots++
+	f.mark = true
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.snapshots--
+		f.mu.Unlock()
+	}()
 	want := make(map[string]bool, len(q.Layers))
 	for _, l := range q.Layers {
 		want[l] = true

@@ -4,6 +4,14 @@
 // colours sensors, areas, roads and parks by their live values, and can
 // replay any instant of the last 24 h.
 //
+// Rendering follows the updates at their own cost, never the fleet's: the
+// store applies each message at once and answers what it changed; the
+// changes gather until the next draw, which shows them once (SensorLayer
+// for sensors, feature states for areas, roads and parks, the alerts list,
+// the status bar, the panel). Draws come at most once per animation frame
+// and no more often than the page can afford (pacer.ts). Only a full change
+// (snapshot, replay, tenant, a layer switched) walks every sensor.
+//
 // Query parameters: tenant (default: the tenant with most sensors), token
 // (the stream's bearer token, when citytwin requires one).
 
@@ -13,11 +21,13 @@ import * as api from './api';
 import { AlertsView } from './alerts';
 import { byId, el } from './dom';
 import { renderLegend } from './legend';
-import { MapView, sensorFeature } from './map';
+import { MapView } from './map';
+import { Pacer } from './pacer';
 import { Panel } from './panel';
 import { ReplayControl } from './replay';
 import { aqiColor, congestionColor, noiseColor, parkColor, sensorHeadline, type ScaleContext } from './scales';
 import { StatusBar } from './status';
+import { SensorLayer, mergeChanges } from './sensors';
 import { featureKey, TwinStore, type Changes } from './store';
 import { StreamClient, streamURL } from './stream';
 import { FEATURE_KINDS, type Alert, type Domain, type FeatureKind, type Indicators, type UIConfig } from './types';
@@ -45,7 +55,9 @@ class App {
   private alerts = new Map<string, Alert>();
   private mapStream?: StreamClient;
   private alertStream?: StreamClient;
-  private readonly status = new StatusBar();
+  /** Draws what changed, at most once per frame and as often as the page affords (pacer.ts). */
+  private readonly pacer = new Pacer(() => this.draw());
+  private readonly status = new StatusBar(() => this.pacer.request());
   private readonly panel: Panel;
   private readonly alertsView: AlertsView;
   private enabled = new Set<Domain>(DOMAIN_LABELS.filter(([, , on]) => on).map(([d]) => d));
@@ -53,7 +65,13 @@ class App {
   private areaLevel: AreaLevel = 'neighbourhood';
   private roads = true;
   private selectedSensor?: string;
-  private sensorFrame = 0;
+  private sensors!: SensorLayer;
+  /** What changed since the last frame drawn, and what else the next one must redraw. */
+  private pending?: Changes;
+  private resync = false;
+  /** A sensor layer was switched on or off. */
+  private refilter = false;
+  private alertsDirty = false;
   private moveTimer?: number;
   readonly scale: ScaleContext;
   ready = false;
@@ -97,6 +115,11 @@ class App {
     this.scale.refillVWC = this.cfg.refillVWC;
     this.tenant = this.params.get('tenant') || this.cfg.tenants[0]?.name || this.cfg.defaultTenant;
     this.map = new MapView(byId('map'), { tileURL: this.cfg.tileURL, tileAttribution: this.cfg.tileAttribution });
+    this.sensors = new SensorLayer(
+      this.map,
+      (s) => sensorHeadline(s, this.scale).color,
+      (d) => this.enabled.has(d),
+    );
     this.setupControls();
     byId('replay-slider').title = `Each sensor's newest value within ${this.cfg.replayWindow.replace(/0m0s$/, '').replace(/0s$/, '')} before the chosen time`;
 
@@ -123,10 +146,18 @@ class App {
 
     const token = this.params.get('token');
     this.mapStream = new StreamClient(streamURL(token), {
-      snapshot: (m) => this.onLive(this.live.applySnapshot(m)),
+      snapshot: (m) => {
+        this.counts.snapshots++;
+        this.counts.sensorItems += m.sensors?.length ?? 0;
+        this.onLive(this.live.applySnapshot(m));
+      },
       delta: (m) => {
+        this.counts.deltas++;
+        this.counts.sensorItems += m.sensors?.length ?? 0;
         this.status.readings(m.sensors?.length ?? 0);
-        this.onLive(this.live.applyDelta(m));
+        const ch = this.live.applyDelta(m);
+        this.counts.placed += ch.placed.size;
+        this.onLive(ch);
       },
       state: (s, detail) => this.status.setConn(s, detail),
     });
@@ -140,6 +171,17 @@ class App {
     await this.loadAlerts();
     this.ready = true;
     document.body.dataset.ready = 'true';
+  }
+
+  /** Counters for tests and benchmarks (tests/frametime.mjs prints them). */
+  get stats(): Record<string, number> {
+    return { ...this.counts, ...this.sensors.stats, drawInterval: Math.round(this.pacer.interval), drawCost: Math.round(this.pacer.cost) };
+  }
+  private readonly counts = { snapshots: 0, deltas: 0, sensorItems: 0, placed: 0, draws: 0, drawMs: 0, drawMaxMs: 0 };
+
+  /** Drops the map's stream connection as the network would (it reconnects): a hook for the browser test. */
+  dropStream(): void {
+    this.mapStream?.drop();
   }
 
   private setupControls(): void {
@@ -163,7 +205,8 @@ class App {
       box.addEventListener('change', () => {
         if (box.checked) this.enabled.add(d);
         else this.enabled.delete(d);
-        this.scheduleSensors();
+        this.refilter = true;
+        this.requestDraw();
         this.legend();
         this.subscribe();
       });
@@ -244,7 +287,7 @@ class App {
     this.panel.close();
     this.applyChanges(this.live.clear());
     this.alerts.clear();
-    this.renderAlerts();
+    this.scheduleAlerts();
     this.subscribe();
     void this.loadAlerts();
     if (this.replayAt) void this.setReplay(this.replayAt);
@@ -255,7 +298,7 @@ class App {
       const list = await api.openAlerts(this.tenant);
       // The stream may have answered first: it is newer.
       for (const a of list) if (!this.alerts.has(a.id)) this.alerts.set(a.id, a);
-      this.renderAlerts();
+      this.scheduleAlerts();
     } catch (e) {
       console.warn(`citytwin: alerts unavailable: ${String(e)}`);
     }
@@ -267,10 +310,16 @@ class App {
       if (a.open) this.alerts.set(a.id, a);
       else this.alerts.delete(a.id);
     }
-    this.renderAlerts();
+    this.scheduleAlerts();
+  }
+
+  private scheduleAlerts(): void {
+    this.alertsDirty = true;
+    this.requestDraw();
   }
 
   private renderAlerts(): void {
+    this.alertsDirty = false;
     this.alertsView.render(this.alerts.values());
     const keys = new Set<string>();
     for (const a of this.alerts.values()) if (a.featureKind !== 'sensor') keys.add(featureKey(a.featureKind, a.featureId));
@@ -282,32 +331,56 @@ class App {
     this.applyChanges(ch);
   }
 
+  /** Queues what an update changed; the next animation frame draws it. */
   private applyChanges(ch: Changes): void {
-    if (ch.sensors) this.scheduleSensors();
-    for (const f of ch.features) this.paintFeature(f.kind, f.id, f.item?.indicators);
-    if (ch.sensors || ch.features.length) this.panel.refresh(ch.full ? undefined : ch.sensorIds);
+    this.pending = this.pending ? mergeChanges(this.pending, ch) : ch;
+    this.requestDraw();
   }
 
-  private scheduleSensors(): void {
-    if (this.sensorFrame) return;
-    this.sensorFrame = window.requestAnimationFrame(() => {
-      this.sensorFrame = 0;
-      this.renderSensors();
-    });
+  /** Redraws every sensor at the next draw (replay, back to live). */
+  private redrawSensors(): void {
+    this.resync = true;
+    this.requestDraw();
   }
 
-  private renderSensors(): void {
-    const features: GeoJSON.Feature[] = [];
-    let stale = 0;
-    for (const s of this.view.sensors.values()) {
-      if (!this.enabled.has(s.domain)) continue;
-      const f = sensorFeature(s, sensorHeadline(s, this.scale).color, s.id === this.selectedSensor);
-      if (!f) continue;
-      features.push(f);
-      if (s.stale) stale++;
+  private requestDraw(): void {
+    this.pacer.request();
+  }
+
+  /** Draws what changed since the previous frame, once. */
+  private draw(): void {
+    const t0 = performance.now();
+    this.drawChanges();
+    const ms = performance.now() - t0;
+    this.counts.draws++;
+    this.counts.drawMs += ms;
+    this.counts.drawMaxMs = Math.max(this.counts.drawMaxMs, ms);
+  }
+
+  private drawChanges(): void {
+    // Pending changes are the live store's: while replaying they wait in
+    // that store, and the return to live redraws everything.
+    const ch = this.replayAt ? undefined : this.pending;
+    this.pending = undefined;
+    this.status.render();
+    if (this.alertsDirty) this.renderAlerts();
+    if (!ch && !this.resync && !this.refilter) return;
+    if (this.resync || ch?.full) {
+      this.resync = false;
+      this.refilter = false;
+      this.sensors.rebuild(this.view);
+    } else {
+      if (ch?.sensors) this.sensors.sync(this.view, ch);
+      if (this.refilter) this.sensors.refilter(this.view);
+      this.refilter = false;
     }
-    this.map.setSensors({ type: 'FeatureCollection', features });
-    this.status.setSensors(features.length, stale);
+    this.status.setSensors(this.sensors.count, this.sensors.staleCount);
+    if (!ch) return;
+    // The newest item of each feature wins; dropped ones (no item) clear.
+    const features = new Map<string, Changes['features'][number]>();
+    for (const f of ch.features) features.set(featureKey(f.kind, f.id), f);
+    for (const f of features.values()) this.paintFeature(f.kind, f.id, f.item?.indicators);
+    if (ch.sensors || features.size) this.panel.refresh(ch.full ? undefined : { sensors: ch.sensorIds, features: new Set(features.keys()) });
   }
 
   private paintFeature(kind: FeatureKind, id: string, ind: Indicators | undefined): void {
@@ -344,7 +417,7 @@ class App {
       this.replayAt = undefined;
       this.status.setReplay(undefined);
       document.body.dataset.replay = '';
-      this.scheduleSensors();
+      this.redrawSensors();
       this.repaintFeatures();
       this.panel.refresh();
       this.panel.reloadChart();
@@ -360,7 +433,7 @@ class App {
       this.replayStore.replaceAll(ans.sensors, ans.features);
       this.status.setReplay(at);
       document.body.dataset.replay = at.toISOString();
-      this.scheduleSensors();
+      this.redrawSensors();
       this.repaintFeatures();
       this.panel.refresh();
       this.panel.reloadChart();
@@ -383,7 +456,7 @@ class App {
   private openSensor(id: string, zoom: boolean): void {
     this.map.select(undefined);
     this.selectedSensor = id;
-    this.scheduleSensors();
+    this.sensors.select(id);
     this.showPanel();
     this.panel.showSensor(id);
     const s = this.view.sensors.get(id);
@@ -404,7 +477,7 @@ class App {
 
   private openFeature(kind: FeatureKind, id: string, zoom: boolean): void {
     this.selectedSensor = undefined;
-    this.scheduleSensors();
+    this.sensors.select(undefined);
     this.map.select(kind, id);
     this.showPanel();
     this.panel.showFeature(kind, id);
@@ -445,7 +518,7 @@ class App {
     this.map.select(undefined);
     if (this.selectedSensor) {
       this.selectedSensor = undefined;
-      this.scheduleSensors();
+      this.sensors.select(undefined);
     }
   }
 

@@ -2,9 +2,11 @@
 // style (no glyphs, no sprites: nothing fetched from elsewhere), the city's
 // layers from /api/v1/layers as GeoJSON sources, the sensors as one GeoJSON
 // source, and, only when configured, a raster tile layer underneath.
-// Feature colours (choropleth, congestion, parks, alerts, selection) are
-// feature states keyed by the feature's id, so a delta changes a few states
-// instead of re-uploading a layer.
+// Every live colour (choropleth, congestion, parks, alerts, selection, and
+// each sensor's colour, staleness and selection) is a feature state keyed by
+// the feature's id, so that a delta changes a few states instead of
+// re-uploading a layer; a state equal to the one already set is not set
+// again. The sensors' geometry changes only by diffs (SensorLayer).
 
 import {
   AttributionControl,
@@ -21,7 +23,9 @@ import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import 'maplibre-gl/dist/maplibre-gl.css';
 
 import type { LayerFeature } from './api';
-import type { BBox, FeatureKind, Sensor } from './types';
+import { NO_DATA } from './scales';
+import type { SensorSink, SensorState } from './sensors';
+import type { BBox, FeatureKind } from './types';
 
 setWorkerUrl(workerUrl);
 
@@ -30,7 +34,7 @@ export type Pick = { what: 'sensor'; id: string } | { what: 'feature'; kind: Fea
 /** Sensor layer ids, for hit testing. */
 const SENSOR_LAYERS = ['sensor-circles', 'sensor-lines'];
 
-export class MapView {
+export class MapView implements SensorSink {
   readonly map: MlMap;
   private readonly loaded: Promise<void>;
   private bounds = new Map<string, BBox>();
@@ -38,6 +42,8 @@ export class MapView {
   private speedLimits = new Map<string, number>();
   private selected?: { source: string; id: string };
   private alerted = new Set<string>();
+  /** The paint states set through setFeatureState, by kind/id. */
+  private states = new Map<string, Record<string, unknown>>();
   private areaLevel: 'neighbourhood' | 'district' = 'neighbourhood';
 
   constructor(container: HTMLElement, opts: { tileURL?: string; tileAttribution?: string }) {
@@ -176,13 +182,21 @@ export class MapView {
         },
       });
     }
+    // Sensors: one feature per sensor under a numeric id (SensorLayer), its
+    // colour and staleness as properties and, once they change, as feature
+    // states (selection too), so that a reading costs a feature state and
+    // never a re-upload of the source.
     m.addSource('sensors', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    const selected = ['boolean', ['feature-state', 'selected'], false];
+    // A feature state set after the feature was sent wins over its properties (SensorLayer).
+    const stale = ['boolean', ['coalesce', ['feature-state', 'stale'], ['get', 'stale']], false];
+    const color = ['coalesce', ['feature-state', 'color'], ['get', 'color'], NO_DATA];
     m.addLayer({
       id: 'sensor-lines',
       type: 'line',
       source: 'sensors',
       filter: ['==', ['geometry-type'], 'LineString'],
-      paint: { 'line-color': ['get', 'color'], 'line-width': 4, 'line-opacity': ['case', ['get', 'stale'], 0.5, 0.95] },
+      paint: { 'line-color': color as never, 'line-width': 4, 'line-opacity': ['case', stale, 0.5, 0.95] as never },
     });
     m.addLayer({
       id: 'sensor-circles',
@@ -190,11 +204,11 @@ export class MapView {
       source: 'sensors',
       filter: ['==', ['geometry-type'], 'Point'],
       paint: {
-        'circle-color': ['get', 'color'],
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, ['case', ['get', 'selected'], 6, 3.5], 16, ['case', ['get', 'selected'], 12, 9]],
-        'circle-opacity': ['case', ['get', 'stale'], 0.55, 0.95],
-        'circle-stroke-color': ['case', ['get', 'selected'], '#111111', '#ffffff'],
-        'circle-stroke-width': ['case', ['get', 'selected'], 2.5, 1.2],
+        'circle-color': color as never,
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, ['case', selected, 6, 3.5], 16, ['case', selected, 12, 9]] as never,
+        'circle-opacity': ['case', stale, 0.55, 0.95] as never,
+        'circle-stroke-color': ['case', selected, '#111111', '#ffffff'] as never,
+        'circle-stroke-width': ['case', selected, 2.5, 1.2] as never,
       },
     });
   }
@@ -226,13 +240,32 @@ export class MapView {
     return road ? this.speedLimits.get(road) : undefined;
   }
 
-  /** Sets the sensors drawn; colour, stale and selected are properties. */
-  setSensors(fc: GeoJSON.FeatureCollection): void {
-    (this.map.getSource('sensors') as GeoJSONSource | undefined)?.setData(fc);
+  /** SensorSink: replaces every sensor feature. */
+  replaceSensors(features: GeoJSON.Feature[]): void {
+    this.sensorSource()?.setData({ type: 'FeatureCollection', features });
   }
 
+  /** SensorSink: adds or replaces the features of add, removes those of remove (a diff, re-tiling only where they are). */
+  patchSensors(add: GeoJSON.Feature[], remove: number[]): void {
+    void this.sensorSource()?.updateData({ add, remove });
+  }
+
+  /** SensorSink: a sensor's colour, staleness, selection. */
+  sensorState(fid: number, state: SensorState): void {
+    if (this.sensorSource()) this.map.setFeatureState({ source: 'sensors', id: fid }, state as Record<string, unknown>);
+  }
+
+  private sensorSource(): GeoJSONSource | undefined {
+    return this.map.getSource('sensors') as GeoJSONSource | undefined;
+  }
+
+  /** Sets a city feature's state, unless every value in state is already set. */
   setFeatureState(kind: FeatureKind, id: string, state: Record<string, unknown>): void {
     if (!this.map.getSource(kind)) return;
+    const key = `${kind}/${id}`;
+    const held = this.states.get(key);
+    if (held && Object.keys(state).every((k) => held[k] === state[k])) return;
+    this.states.set(key, { ...held, ...state });
     this.map.setFeatureState({ source: kind, id }, state);
   }
 
@@ -321,18 +354,6 @@ export class MapView {
     if (area) return { what: 'feature', kind: this.areaLevel, id: String(area.properties.id) };
     return undefined;
   }
-}
-
-/** The sensors as GeoJSON for the sensors source. */
-export function sensorFeature(s: Sensor, color: string, selected: boolean): GeoJSON.Feature | undefined {
-  const properties = { id: s.id, domain: s.domain, color, stale: s.stale, selected };
-  if (s.lon !== undefined && s.lat !== undefined) {
-    return { type: 'Feature', geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties };
-  }
-  if (s.geometry?.coordinates?.length) {
-    return { type: 'Feature', geometry: { type: 'LineString', coordinates: s.geometry.coordinates }, properties };
-  }
-  return undefined;
 }
 
 export function geometryBounds(g: GeoJSON.Geometry): BBox {

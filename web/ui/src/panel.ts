@@ -107,11 +107,15 @@ export class Panel {
       .catch((e) => this.body.append(el('p', { class: 'error' }, String(e))));
   }
 
-  /** Re-renders the values (after a delta or a switch to or from replay). */
-  refresh(changedSensors?: string[]): void {
+  /**
+   * Re-renders the values (after deltas or a switch to or from replay):
+   * only when what it shows is among changed (sensor ids, feature kind/id
+   * keys), always when changed is undefined.
+   */
+  refresh(changed?: { sensors: Set<string>; features: Set<string> }): void {
     const c = this.current;
     if (!c || this.root.hidden) return;
-    if (c.what === 'sensor' && changedSensors && !changedSensors.includes(c.id)) return;
+    if (changed && !(c.what === 'sensor' ? changed.sensors.has(c.id) : changed.features.has(`${c.kind}/${c.id}`))) return;
     this.render();
   }
 

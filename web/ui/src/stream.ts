@@ -49,6 +49,14 @@ export class StreamClient {
     this.send();
   }
 
+  /**
+   * Closes the connection as a network failure would: the client reconnects
+   * with its backoff. The browser test uses it to check reconnection.
+   */
+  drop(): void {
+    this.ws?.close(4000, 'dropped by the page');
+  }
+
   /** Closes for good (no reconnect). */
   stop(): void {
     this.closed = true;

@@ -94,10 +94,21 @@ export interface Snapshot {
   alerts: Alert[];
 }
 
+/**
+ * A sensor item of a delta. Today's server sends whole items; with the
+ * incremental protocol an item carries "id" and "domain" always, then only
+ * what changed since the previous delta: "values" with only the attributes
+ * that changed, "stale" and "lastSeen" when they changed, "lon"/"lat",
+ * "geometry", "links" and "type" when they changed. An item whose id the
+ * client does not hold yet carries every field. TwinStore merges it field
+ * by field (store.ts, mergeSensor).
+ */
+export type SensorPatch = Partial<Sensor> & { id: string; domain: Domain };
+
 export interface Delta {
   type: 'delta';
   seq: number;
-  sensors: Sensor[];
+  sensors: SensorPatch[];
   features: FeatureItem[];
   alerts: Alert[];
 }

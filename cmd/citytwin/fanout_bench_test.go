@@ -1,0 +1,444 @@
+//go:build linux
+
+package main
+
+// The live map's fan-out at city scale, measured through the real path:
+// MQTT publishers (QoS 1, one reading per message, each stamped with its
+// publish time in µs) → Mosquitto → `citytwin serve` (real InfluxDB) →
+// /ws → WebSocket clients in a separate process (wsload,
+// stream/streamtest/cmd/wsload), which measure publish → receipt latency.
+// The server's CPU (user+sys from /proc/PID/stat over the publishing time)
+// and RSS are read from /proc. Each configuration runs once per mode per
+// round, the modes side by side in the same round: "partial" (deltas carry
+// only what changed, the default) and "full" (-ws-full-deltas, the former
+// protocol), so that the ratio is measured under the same machine load.
+//
+//	go test ./cmd/citytwin -run TestFanout -fanout -v -timeout 60m \
+//	    [-fanout.clients 100,300,1000 -fanout.rate 10000 -fanout.sensors 5000 \
+//	     -fanout.duration 20s -fanout.rounds 3 -fanout.modes partial,full \
+//	     -fanout.flush 100ms -fanout.compression=true -fanout.json out.json -fanout.profile DIR]
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/citytwin/citytwin/bench"
+	"github.com/citytwin/citytwin/internal/testenv"
+	"github.com/citytwin/citytwin/sim"
+)
+
+var (
+	fanout            = flag.Bool("fanout", false, "run TestFanout: the /ws fan-out benchmark through the real path")
+	fanoutClients     = flag.String("fanout.clients", "100,300,1000", "TestFanout: WebSocket client counts, comma-separated")
+	fanoutRate        = flag.Float64("fanout.rate", 10000, "TestFanout: readings per second in total (one reading per MQTT message)")
+	fanoutSensors     = flag.Int("fanout.sensors", 5000, "TestFanout: noise, air and traffic sensors publishing")
+	fanoutPublishers  = flag.Int("fanout.publishers", 4, "TestFanout: publishing MQTT connections (QoS 1)")
+	fanoutDuration    = flag.Duration("fanout.duration", 20*time.Second, "TestFanout: publishing and measuring time of each run")
+	fanoutRounds      = flag.Int("fanout.rounds", 1, "TestFanout: rounds (every configuration and mode once per round)")
+	fanoutModes       = flag.String("fanout.modes", "partial,full", "TestFanout: delta encodings compared: partial (only what changed), full (-ws-full-deltas)")
+	fanoutFlush       = flag.Duration("fanout.flush", 100*time.Millisecond, "TestFanout: citytwin's -ws-flush-interval")
+	fanoutCompression = flag.Bool("fanout.compression", true, "TestFanout: permessage-deflate (server and clients)")
+	fanoutProbes      = flag.Int("fanout.probes", 50, "TestFanout: wsload clients that decode every message and measure latency")
+	fanoutJSON        = flag.String("fanout.json", "", "TestFanout: write every run's results to this file")
+	fanoutEnv         = flag.String("fanout.env", "", "TestFanout: more settings of citytwin serve, KEY=value comma-separated (e.g. CITYTWIN_FLUSH_INTERVAL=20ms)")
+	fanoutProfile     = flag.String("fanout.profile", "", "TestFanout: save a CPU profile of citytwin (the middle half of each run) into this directory")
+)
+
+// fanoutRun is one run's measurements.
+type fanoutRun struct {
+	Round   int     `json:"round"`
+	Mode    string  `json:"mode"`
+	Clients int     `json:"clients"`
+	FlushMS float64 `json:"flush_ms"`
+	// Published counts the readings the broker acknowledged; RateAchieved
+	// is per second of publishing.
+	Published    int64   `json:"published"`
+	PublishFails int64   `json:"publish_fails"`
+	RateAchieved float64 `json:"rate_achieved"`
+	// ServerCPU is citytwin's user+sys CPU over the publishing time, in %
+	// of one core; RSSMB its resident memory at the end, PeakRSSMB its peak.
+	ServerCPU float64 `json:"server_cpu_pct"`
+	RSSMB     float64 `json:"rss_mb"`
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// LoadCPU is wsload's and PublisherCPU this test process's CPU, in % of
+	// one core.
+	LoadCPU      float64 `json:"load_cpu_pct"`
+	PublisherCPU float64 `json:"publisher_cpu_pct"`
+	// Conflated and SlowDrops are citytwin's counters over the run.
+	Conflated float64 `json:"conflated_items"`
+	// IngestMS is citytwin's mean batch latency over the run, from a
+	// batch's first message to its points stored (the Observe hook, which
+	// feeds the stream, runs after it): the ingest part of the latency.
+	IngestMS  float64         `json:"ingest_batch_latency_ms"`
+	SlowDrops float64         `json:"slow_drops"`
+	Load      json.RawMessage `json:"wsload"`
+
+	load wsloadResult
+}
+
+// wsloadResult is the part of wsload's output the summary uses.
+type wsloadResult struct {
+	Messages                 int64   `json:"messages"`
+	WireBytesPerClientPerS   float64 `json:"wire_bytes_per_client_per_s"`
+	PayloadBytesPerProbePerS float64 `json:"payload_bytes_per_probe_per_s"`
+	SnapshotBytes            int64   `json:"snapshot_bytes"`
+	Samples                  int64   `json:"samples"`
+	P50MS                    float64 `json:"p50_ms"`
+	P90MS                    float64 `json:"p90_ms"`
+	P99MS                    float64 `json:"p99_ms"`
+	MaxMS                    float64 `json:"max_ms"`
+	Disconnected             int     `json:"disconnected"`
+	CPUSeconds               float64 `json:"cpu_seconds"`
+	DecodeErrors             int64   `json:"decode_errors"`
+	ConnectMS                float64 `json:"connect_ms"`
+}
+
+func TestFanout(t *testing.T) {
+	if !*fanout {
+		t.Skip("run with -fanout")
+	}
+	var clientCounts []int
+	for s := range strings.SplitSeq(*fanoutClients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			t.Fatalf("-fanout.clients %q: want positive integers, comma-separated", *fanoutClients)
+		}
+		clientCounts = append(clientCounts, n)
+	}
+	modes := strings.Split(*fanoutModes, ",")
+	for _, m := range modes {
+		if m != "partial" && m != "full" {
+			t.Fatalf("-fanout.modes %q: want partial and/or full", *fanoutModes)
+		}
+	}
+	bin := citytwinBinary(t)
+	wsload := filepath.Join(filepath.Dir(bin), "wsload")
+	if out, err := exec.Command("go", "build", "-o", wsload, "github.com/citytwin/citytwin/stream/streamtest/cmd/wsload").CombinedOutput(); err != nil {
+		t.Fatalf("go build wsload: %v\n%s", err, out)
+	}
+	db := testenv.StartInfluxDB(t)
+	mq := testenv.StartMosquitto(t)
+	fleet := newFanoutFleet(*fanoutSensors)
+
+	var runs []fanoutRun
+	for round := 1; round <= *fanoutRounds; round++ {
+		for _, n := range clientCounts {
+			for _, mode := range modes {
+				t.Run(fmt.Sprintf("round%d/%dclients/%s", round, n, mode), func(t *testing.T) {
+					r := runFanout(t, bin, wsload, mq, db, fleet, mode, n)
+					r.Round = round
+					runs = append(runs, r)
+					t.Logf("%s", r.line())
+				})
+			}
+		}
+	}
+	t.Logf("\n%s", fanoutSummary(runs))
+	if *fanoutJSON != "" {
+		b, _ := json.MarshalIndent(runs, "", "  ")
+		if err := os.WriteFile(*fanoutJSON, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fanoutFleet is the published load: noise, air and traffic sensors of
+// tenant fan, as NGSI-v2 keyValues, their time rewritten with µs.
+type fanoutFleet struct {
+	f       *sim.Fleet
+	sensors []int
+}
+
+func newFanoutFleet(n int) *fanoutFleet {
+	f := sim.NewFleet(sim.FleetConfig{Count: n*100/85 + 20, Tenant: "fan", Seed: 1})
+	for {
+		ff := &fanoutFleet{f: f}
+		for i, s := range f.Sensors() {
+			if len(ff.sensors) < n && (s.Type == sim.TypeNoise || s.Type == sim.TypeAir || s.Type == sim.TypeTraffic) {
+				ff.sensors = append(ff.sensors, i)
+			}
+		}
+		if len(ff.sensors) == n {
+			return ff
+		}
+		f = sim.NewFleet(sim.FleetConfig{Count: 2 * f.Len(), Tenant: "fan", Seed: 1})
+	}
+}
+
+// reading returns sensor k's reading at t with its time in µs (the
+// simulator writes ms).
+func (ff *fanoutFleet) reading(k int, t time.Time) (string, []byte) {
+	topic, payload := ff.f.ReadingAs(ff.sensors[k], t, sim.ShapeV2KeyValues)
+	msText := t.UTC().Format("2006-01-02T15:04:05.000Z")
+	usText := t.UTC().Format("2006-01-02T15:04:05.000000Z")
+	return topic, bytes.ReplaceAll(payload, []byte(msText), []byte(usText))
+}
+
+// publishFanout publishes every sensor's reading once (rate 0) or the
+// readings of all sensors in turn at rate per second for d, over conns QoS 1
+// connections, each reading stamped with its publish time. It returns the
+// acknowledged and failed counts.
+func publishFanout(t *testing.T, brokerURL string, ff *fanoutFleet, conns int, rate float64, d time.Duration) (acked, failed int64) {
+	t.Helper()
+	var clients []paho.Client
+	defer func() {
+		for _, c := range clients {
+			c.Disconnect(250)
+		}
+	}()
+	for p := range conns {
+		opts := paho.NewClientOptions().AddBroker(brokerURL).
+			SetClientID(fmt.Sprintf("fanout-pub%d-%06x", p, rand.Uint32()>>8)).
+			SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second)
+		c := paho.NewClient(opts)
+		if tok := c.Connect(); tok.Wait() && tok.Error() != nil {
+			t.Fatalf("connect publisher %d: %v", p, tok.Error())
+		}
+		clients = append(clients, c)
+	}
+	var ok, bad atomic.Int64
+	var wg sync.WaitGroup
+	for p, c := range clients {
+		toks := make(chan paho.Token, 2000)
+		wg.Go(func() {
+			for tok := range toks {
+				if tok.WaitTimeout(15*time.Second) && tok.Error() == nil {
+					ok.Add(1)
+				} else {
+					bad.Add(1)
+				}
+			}
+		})
+		wg.Go(func() {
+			defer close(toks)
+			var mine []int
+			for k := p; k < len(ff.sensors); k += conns {
+				mine = append(mine, k)
+			}
+			one := func(i int) {
+				topic, payload := ff.reading(mine[i%len(mine)], time.Now())
+				toks <- c.Publish(topic, 1, false, payload)
+			}
+			if rate == 0 {
+				for i := range mine {
+					one(i)
+				}
+				return
+			}
+			// Paced by the wall clock every 2 ms, at this connection's share.
+			share := rate / float64(conns)
+			start, sent := time.Now(), 0
+			tick := time.NewTicker(2 * time.Millisecond)
+			defer tick.Stop()
+			for range tick.C {
+				el := time.Since(start)
+				if el >= d {
+					return
+				}
+				for due := int(share * el.Seconds()); sent < due; sent++ {
+					one(sent)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return ok.Load(), bad.Load()
+}
+
+func runFanout(t *testing.T, bin, wsload string, mq *testenv.Mosquitto, db *testenv.InfluxDB, ff *fanoutFleet, mode string, clients int) fanoutRun {
+	r := fanoutRun{Mode: mode, Clients: clients, FlushMS: float64(fanoutFlush.Milliseconds())}
+	env := []string{
+		"CITYTWIN_WS_FULL_DELTAS=" + strconv.FormatBool(mode == "full"),
+		"CITYTWIN_WS_FLUSH_INTERVAL=" + fanoutFlush.String(),
+		"CITYTWIN_WS_COMPRESSION=" + strconv.FormatBool(*fanoutCompression),
+		"CITYTWIN_WS_MAX_CLIENTS=" + strconv.Itoa(clients+100),
+		"CITYTWIN_REBUILD_WINDOW=0s",
+		"CITYTWIN_PPROF=true",
+		"CITYTWIN_LOG_LEVEL=warn",
+	}
+	if *fanoutEnv != "" {
+		env = append(env, strings.Split(*fanoutEnv, ",")...)
+	}
+	ct := startCitytwinBinary(t, bin, mq, db, fmt.Sprintf("citytwin-fanout-%d", rand.Uint32()), env...)
+	pid := ct.cmd.Process.Pid
+	base := "http://" + ct.HTTPAddr + "/"
+
+	// Every sensor once, so that snapshots hold the whole fleet.
+	publishFanout(t, mq.URL, ff, *fanoutPublishers, 0, 0)
+	waitTwinSensors(t, base, "fan", len(ff.sensors), 60*time.Second)
+
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(wsload, "-url", "ws://"+ct.HTTPAddr+"/ws", "-clients", strconv.Itoa(clients),
+		"-probes", strconv.Itoa(min(*fanoutProbes, clients)), "-tenant", "fan",
+		"-compression="+strconv.FormatBool(*fanoutCompression), "-duration", fanoutDuration.String(), "-ready", ready)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start wsload: %v", err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		select {
+		case err := <-waited:
+			t.Fatalf("wsload ended before it was ready: %v\n%s", err, stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("wsload not ready after 5 minutes")
+		}
+	}
+
+	m0, _ := ct.Metrics()
+	cpu0 := procCPU(t, pid)
+	self0 := selfCPU()
+	start := time.Now()
+	if *fanoutProfile != "" {
+		go saveProfile(t, ct.HTTPAddr, filepath.Join(*fanoutProfile, fmt.Sprintf("cpu-%s-%d.pprof", mode, clients)), *fanoutDuration/4, *fanoutDuration/2)
+	}
+	r.Published, r.PublishFails = publishFanout(t, mq.URL, ff, *fanoutPublishers, *fanoutRate, *fanoutDuration)
+	el := time.Since(start)
+	r.ServerCPU = float64(procCPU(t, pid)-cpu0) / bench.ClockTicks / el.Seconds() * 100
+	r.PublisherCPU = (selfCPU() - self0) / el.Seconds() * 100
+	r.RateAchieved = float64(r.Published) / min(el, *fanoutDuration).Seconds()
+	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		rss, hwm, _ := bench.ParseStatusMem(string(status))
+		r.RSSMB, r.PeakRSSMB = float64(rss)/1024, float64(hwm)/1024
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("wsload: %v\n%s", err, stderr.String())
+	}
+	m1, _ := ct.Metrics()
+	r.Conflated = m1["citytwin_stream_items_conflated_total"] - m0["citytwin_stream_items_conflated_total"]
+	if n := m1["citytwin_ingest_batch_latency_seconds_count"] - m0["citytwin_ingest_batch_latency_seconds_count"]; n > 0 {
+		r.IngestMS = (m1["citytwin_ingest_batch_latency_seconds_sum"] - m0["citytwin_ingest_batch_latency_seconds_sum"]) / n * 1000
+	}
+	r.SlowDrops = m1[`citytwin_stream_clients_dropped_total{reason="slow"}`] - m0[`citytwin_stream_clients_dropped_total{reason="slow"}`]
+	r.Load = json.RawMessage(stdout.Bytes())
+	if err := json.Unmarshal(stdout.Bytes(), &r.load); err != nil {
+		t.Fatalf("wsload output %q: %v", stdout.String(), err)
+	}
+	r.LoadCPU = r.load.CPUSeconds / el.Seconds() * 100
+	if r.load.DecodeErrors > 0 {
+		t.Errorf("wsload: %d messages or items could not be decoded", r.load.DecodeErrors)
+	}
+	return r
+}
+
+// procCPU returns a process's user+sys CPU time in clock ticks.
+func procCPU(t *testing.T, pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatalf("read /proc/%d/stat: %v", pid, err)
+	}
+	n, err := bench.ParseStatCPU(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// saveProfile waits, then saves a CPU profile of length d from citytwin's
+// /debug/pprof/profile.
+func saveProfile(t *testing.T, addr, path string, wait, d time.Duration) {
+	time.Sleep(wait)
+	out, err := exec.Command("curl", "-sf", "-o", path, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds()))).CombinedOutput()
+	if err != nil {
+		t.Logf("CPU profile: %v %s", err, out)
+	}
+}
+
+func (r *fanoutRun) line() string {
+	l := &r.load
+	return fmt.Sprintf("%-7s %5d clients: latency p50 %6.1f ms p90 %6.1f p99 %6.1f max %6.1f (%d samples); ingest batch latency %.0f ms; server CPU %5.1f %% RSS %4.0f MB (peak %4.0f); %6.1f kB/s per client on the wire (%6.1f kB/s decoded); snapshot %5.0f kB; published %.0f/s (%d failed); disconnected %d, slow drops %.0f, conflated %.0f; wsload CPU %5.1f %%, publisher CPU %5.1f %%",
+		r.Mode, r.Clients, l.P50MS, l.P90MS, l.P99MS, l.MaxMS, l.Samples, r.IngestMS, r.ServerCPU, r.RSSMB, r.PeakRSSMB,
+		l.WireBytesPerClientPerS/1e3, l.PayloadBytesPerProbePerS/1e3, float64(l.SnapshotBytes)/1e3,
+		r.RateAchieved, r.PublishFails, l.Disconnected, r.SlowDrops, r.Conflated, r.LoadCPU, r.PublisherCPU)
+}
+
+// fanoutSummary gives the medians over rounds per clients and mode, and
+// the ratios full/partial.
+func fanoutSummary(runs []fanoutRun) string {
+	type key struct {
+		clients int
+		mode    string
+	}
+	by := map[key][]fanoutRun{}
+	var keys []key
+	for _, r := range runs {
+		k := key{r.Clients, r.Mode}
+		if _, ok := by[k]; !ok {
+			keys = append(keys, k)
+		}
+		by[k] = append(by[k], r)
+	}
+	med := func(rs []fanoutRun, f func(*fanoutRun) float64) float64 {
+		v := make([]float64, len(rs))
+		for i := range rs {
+			v[i] = f(&rs[i])
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "medians over rounds (flush %v, compression %v, %d sensors, %.0f readings/s):\n", *fanoutFlush, *fanoutCompression, *fanoutSensors, *fanoutRate)
+	fmt.Fprintf(&b, "%-7s %7s %8s %8s %8s %9s %7s %11s %9s %5s\n", "mode", "clients", "p50 ms", "p99 ms", "CPU %", "RSS MB", "kB/s/cl", "pub/s", "disc", "runs")
+	stats := map[key][4]float64{}
+	for _, k := range keys {
+		rs := by[k]
+		p50 := med(rs, func(r *fanoutRun) float64 { return r.load.P50MS })
+		p99 := med(rs, func(r *fanoutRun) float64 { return r.load.P99MS })
+		cpu := med(rs, func(r *fanoutRun) float64 { return r.ServerCPU })
+		bw := med(rs, func(r *fanoutRun) float64 { return r.load.WireBytesPerClientPerS / 1e3 })
+		stats[k] = [4]float64{p50, p99, cpu, bw}
+		fmt.Fprintf(&b, "%-7s %7d %8.1f %8.1f %8.1f %9.0f %7.1f %11.0f %9.0f %5d\n", k.mode, k.clients, p50, p99, cpu,
+			med(rs, func(r *fanoutRun) float64 { return r.RSSMB }), bw,
+			med(rs, func(r *fanoutRun) float64 { return r.RateAchieved }),
+			med(rs, func(r *fanoutRun) float64 { return float64(r.load.Disconnected) }), len(rs))
+	}
+	for _, k := range keys {
+		if k.mode != "partial" {
+			continue
+		}
+		f, ok := stats[key{k.clients, "full"}]
+		if !ok {
+			continue
+		}
+		p := stats[k]
+		fmt.Fprintf(&b, "full/partial at %d clients: p50 ×%.2f, p99 ×%.2f, server CPU ×%.2f, bytes per client ×%.2f\n",
+			k.clients, f[0]/p[0], f[1]/p[1], f[2]/p[2], f[3]/p[3])
+	}
+	return b.String()
+}

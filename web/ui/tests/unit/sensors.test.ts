@@ -1,0 +1,126 @@
+// Unit tests of sensors.ts: SensorLayer touches the map only for what
+// changed, with a recording sink in place of MapLibre. Run with `npm test`.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { mergeChanges, SensorLayer, type SensorSink, type SensorState } from '../../src/sensors';
+import { TwinStore } from '../../src/store';
+import type { Domain, Sensor, SensorPatch } from '../../src/types';
+
+class Recorder implements SensorSink {
+  replaced: GeoJSON.Feature[][] = [];
+  patches: { add: GeoJSON.Feature[]; remove: number[] }[] = [];
+  states: [number, SensorState][] = [];
+  replaceSensors(features: GeoJSON.Feature[]): void {
+    this.replaced.push(features);
+  }
+  patchSensors(add: GeoJSON.Feature[], remove: number[]): void {
+    this.patches.push({ add, remove });
+  }
+  sensorState(fid: number, state: SensorState): void {
+    this.states.push([fid, state]);
+  }
+  reset(): void {
+    this.replaced = [];
+    this.patches = [];
+    this.states = [];
+  }
+}
+
+const T = '2025-06-01T12:00:00Z';
+
+function sensor(id: string, domain: Domain, laeq: number, lon = 9.1): Sensor {
+  return { id, type: 'X', domain, lon, lat: 45.4, stale: false, lastSeen: T, values: { LAeq: { value: laeq, observedAt: T } }, links: {} };
+}
+
+/** Colour by LAeq ≥ 65 or not: enough to see when a colour changes. */
+const color = (s: Sensor) => (s.stale ? 'grey' : Number(s.values.LAeq?.value) >= 65 ? 'red' : 'green');
+
+function setup(enabled = new Set<Domain>(['noise', 'air'])) {
+  const store = new TwinStore(() => undefined);
+  const sink = new Recorder();
+  const layer = new SensorLayer(sink, color, (d) => enabled.has(d));
+  const delta = (...sensors: SensorPatch[]) => store.applyDelta({ type: 'delta', seq: 1, sensors, features: [], alerts: [] });
+  return { store, sink, layer, delta, enabled };
+}
+
+const props = (f: GeoJSON.Feature) => [f.id, f.properties!.id, f.properties!.color, f.properties!.stale];
+
+test('a full change rebuilds with colours as properties; then only colour changes set states', () => {
+  const { store, sink, layer, delta } = setup();
+  const ch = store.applySnapshot({
+    type: 'snapshot', seq: 1, full: true, tenant: 'demo', layers: ['noise', 'air', 'generic'], bbox: null,
+    sensors: [sensor('n1', 'noise', 50), sensor('n2', 'noise', 70), sensor('g1', 'generic', 1), { ...sensor('n3', 'noise', 50), lon: undefined, lat: undefined }],
+    features: [], alerts: [],
+  });
+  layer.sync(store, ch);
+  // n1 and n2 are drawn with their colours; g1's layer is off; n3 has no location. No state needed.
+  assert.equal(sink.replaced.length, 1);
+  assert.deepEqual(sink.replaced[0].map(props), [[0, 'n1', 'green', false], [1, 'n2', 'red', false]]);
+  assert.deepEqual(sink.states, []);
+  assert.equal(layer.count, 2);
+  sink.reset();
+
+  layer.sync(store, delta({ id: 'n1', domain: 'noise', values: { LAeq: { value: 52, observedAt: T } } }));
+  assert.deepEqual([sink.replaced.length, sink.patches.length, sink.states.length], [0, 0, 0], 'green stays green: nothing to draw');
+
+  layer.sync(store, delta({ id: 'n1', domain: 'noise', values: { LAeq: { value: 66, observedAt: T } } }));
+  assert.deepEqual(sink.states, [[0, { color: 'red', stale: false }]]);
+  assert.equal(sink.patches.length, 0, 'a colour is a feature state, not geometry');
+  sink.reset();
+
+  // Rebuilt while n1's state says red and n1 is red: nothing to set. Once
+  // n1 is green again its state is set back, as the state wins over the property.
+  layer.rebuild(store);
+  assert.deepEqual(sink.states, []);
+  assert.deepEqual(sink.replaced[0].map(props), [[0, 'n1', 'red', false], [1, 'n2', 'red', false]]);
+  store.applyDelta({ type: 'delta', seq: 2, sensors: [{ id: 'n1', domain: 'noise', values: { LAeq: { value: 40, observedAt: T } } }], features: [], alerts: [] });
+  layer.rebuild(store);
+  assert.deepEqual(sink.states, [[0, { color: 'green', stale: false }]]);
+});
+
+test('new, moved and vanished sensors patch the geometry; counts follow', () => {
+  const { store, sink, layer, delta, enabled } = setup();
+  layer.sync(store, delta(sensor('n1', 'noise', 50), sensor('n2', 'noise', 50)));
+  assert.deepEqual(sink.patches.map((p) => [p.add.map(props), p.remove]), [[[[0, 'n1', 'green', false], [1, 'n2', 'green', false]], []]]);
+  sink.reset();
+
+  // n1 moves and goes stale in one draw's worth of deltas; n2 turns into a generic (hidden) sensor.
+  const ch = mergeChanges(
+    delta({ id: 'n1', domain: 'noise', lon: 9.2, lat: 45.4 }),
+    mergeChanges(delta({ id: 'n1', domain: 'noise', stale: true }), delta({ id: 'n2', domain: 'generic' })),
+  );
+  layer.sync(store, ch);
+  assert.equal(sink.patches.length, 1);
+  assert.deepEqual(sink.patches[0].add.map((f) => [...props(f), (f.geometry as GeoJSON.Point).coordinates]), [[0, 'n1', 'grey', true, [9.2, 45.4]]]);
+  assert.deepEqual(sink.patches[0].remove, [1]);
+  assert.deepEqual(sink.states, [], 'the moved feature carries its new colour');
+  assert.deepEqual([layer.count, layer.staleCount], [1, 1]);
+  sink.reset();
+
+  // The generic layer switched on: a diff adds n2 again, with the same feature id.
+  enabled.add('generic');
+  layer.refilter(store);
+  assert.deepEqual(sink.replaced, []);
+  assert.deepEqual(sink.patches.map((p) => [p.add.map(props), p.remove]), [[[[1, 'n2', 'green', false]], []]]);
+  assert.deepEqual([layer.count, layer.staleCount], [2, 1]);
+  sink.reset();
+  // And off again: n2 leaves; noise off too: n1 leaves, the stale count with it.
+  enabled.delete('generic');
+  enabled.delete('noise');
+  layer.refilter(store);
+  assert.deepEqual(sink.patches.map((p) => [p.add.length, p.remove.sort()]), [[0, [0, 1]]]);
+  assert.deepEqual([layer.count, layer.staleCount], [0, 0]);
+});
+test('selection moves one feature state', () => {
+  const { sink, layer } = setup();
+  const a = layer.fid('a');
+  const b = layer.fid('b');
+  layer.select('a');
+  layer.select('a');
+  layer.select('b');
+  layer.select(undefined);
+  assert.deepEqual(sink.states, [[a, { selected: true }], [a, { selected: false }], [b, { selected: true }], [b, { selected: false }]]);
+  assert.equal(layer.sensorId(b), 'b');
+});
