@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -231,7 +232,7 @@ func (p *Planner) runIrrigation(ctx context.Context, spec Spec, tenant string, a
 			stations++
 		}
 	}
-	sortDays(order)
+	slices.Sort(order) // YYYY-MM-DD sorts by date
 	// Whole local days only, and only days with temperatures.
 	var weather []fao56.Weather
 	for _, key := range order {
@@ -398,14 +399,6 @@ func dayOf[T any](days map[string]*T, order *[]string, h int64, loc *time.Locati
 		*order = append(*order, k)
 	}
 	return d
-}
-
-func sortDays(keys []string) {
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
 }
 
 // consecutive fills missing days inside the range with the previous day's
