@@ -152,6 +152,9 @@ func BenchmarkTrafficScenario(b *testing.B) {
 	// cold: a new planner each time, the baseline read from InfluxDB;
 	// warm: a planner that ran the same window within CacheTTL.
 	warm := newPlanner()
+	if _, err := warm.Run(b.Context(), spec, nil); err != nil {
+		b.Fatal(err)
+	}
 	for _, mode := range []string{"cold", "warm"} {
 		b.Run(mode, func(b *testing.B) {
 			var influx, total float64
