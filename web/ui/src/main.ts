@@ -24,6 +24,7 @@ import { renderLegend } from './legend';
 import { MapView } from './map';
 import { Pacer } from './pacer';
 import { Panel } from './panel';
+import { PlannerPanel } from './planner';
 import { ReplayControl } from './replay';
 import { aqiColor, congestionColor, noiseColor, parkColor, sensorHeadline, type ScaleContext } from './scales';
 import { StatusBar } from './status';
@@ -60,6 +61,8 @@ class App {
   private readonly status = new StatusBar(() => this.pacer.request());
   private readonly panel: Panel;
   private readonly alertsView: AlertsView;
+  /** The planners' what-if panel (planner.ts), made once the city's layers are loaded. */
+  planner?: PlannerPanel;
   private enabled = new Set<Domain>(DOMAIN_LABELS.filter(([, , on]) => on).map(([d]) => d));
   private areaMode: AreaMode = 'air';
   private areaLevel: AreaLevel = 'neighbourhood';
@@ -128,6 +131,7 @@ class App {
       this.map.whenLoaded(),
     ]);
     this.map.addCity(Object.fromEntries(layers));
+    this.setupPlanner(Object.fromEntries(layers));
     // The layers' own indicators paint the map until the stream's first
     // snapshot arrives (and keep it useful without a stream).
     this.applyChanges(this.live.replaceAll([], layers.flatMap(([, fs]) => fs.map(api.streamIndicators))));
@@ -141,6 +145,7 @@ class App {
     });
     this.map.map.on('click', (e) => this.onMapClick(e.point));
     this.map.map.on('mousemove', (e) => {
+      if (this.planner?.picking) return; // the planner's crosshair
       this.map.map.getCanvas().style.cursor = this.map.pick(e.point) ? 'pointer' : '';
     });
 
@@ -244,6 +249,7 @@ class App {
       const sheet = byId(id);
       const open = show ?? sheet.hidden;
       if (open && !wide.matches) for (const other of ['layers-sheet', 'alerts-sheet', 'panel']) if (other !== id) byId(other).hidden = true;
+      if (open && (!wide.matches || id === 'layers-sheet')) this.planner?.close();
       sheet.hidden = !open;
       byId(button).setAttribute('aria-expanded', String(open));
     };
@@ -446,7 +452,33 @@ class App {
     }
   }
 
+  /** The Plan button and the planner panel; on a phone it takes the place of the other sheets, on a wide screen that of the layers. */
+  private setupPlanner(layers: Partial<Record<FeatureKind, api.LayerFeature[]>>): void {
+    const button = byId('btn-plan');
+    this.planner = new PlannerPanel(
+      {
+        map: this.map.map,
+        layers: () => layers,
+        tenant: () => this.tenant,
+        opening: () => {
+          const wide = window.matchMedia('(min-width: 900px)').matches;
+          for (const [sheet, btn] of [['layers-sheet', 'btn-layers'], ['alerts-sheet', 'btn-alerts'], ['panel', '']]) {
+            if (!wide || sheet === 'layers-sheet') {
+              byId(sheet).hidden = true;
+              if (btn) byId(btn).setAttribute('aria-expanded', 'false');
+            }
+          }
+          button.setAttribute('aria-expanded', 'true');
+        },
+        closed: () => button.setAttribute('aria-expanded', 'false'),
+      },
+      byId('map').parentElement!,
+    );
+    button.addEventListener('click', () => this.planner?.toggle());
+  }
+
   private onMapClick(point: { x: number; y: number }): void {
+    if (this.planner?.picking) return; // a click that selects for the planner
     const p = this.map.pick(point);
     if (!p) return;
     if (p.what === 'sensor') this.openSensor(p.id, false);
@@ -509,6 +541,7 @@ class App {
   private showPanel(): void {
     // On a phone the panel takes the place of the other sheets.
     if (!window.matchMedia('(min-width: 900px)').matches) {
+      this.planner?.close();
       byId('layers-sheet').hidden = true;
       byId('alerts-sheet').hidden = true;
     }

@@ -1,0 +1,332 @@
+//go:build ui && linux
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/paulmach/orb"
+
+	"github.com/citytwin/citytwin/geo"
+	"github.com/citytwin/citytwin/history"
+	"github.com/citytwin/citytwin/internal/testenv"
+)
+
+// plannerTenant holds the test's sensors and history, apart from any other.
+const plannerTenant = "planner"
+
+// TestPlannerPanel drives the dashboard's planner panel in real Chromium
+// (web/ui/tests/planner.mjs) against citytwin built with the map (-tags ui),
+// its embedded broker and a real InfluxDB holding a known synthetic history.
+//
+// The history: 72 hourly rollups (measurement citytwin_hourly, the schema of
+// package rollup) ending at the current hour, for five sensors placed on the
+// demo city in one neighbourhood N that has a park: a noise sensor 11 m from
+// a road R of N at 66 dB(A) from 07 to 23 (Europe/Rome) and 56 at night, a
+// traffic sensor on R at 600 veh/h and 45 km/h, an air station at 40 µg/m³
+// NO2, a soil sensor in the park at 0.25 m³/m³ and a weather station (18–30
+// °C, RH 40–80 %, 2 m/s, 250 W/m², no rain). One NGSI reading per sensor over
+// MQTT first places them in the live twin, whose locations the planner uses.
+//
+// With flow −30 % on N every road of N changes its emission by
+// 10·lg(0.7) = −1.549 dB whatever its flow and mix (CNOSSOS-EU, flow term
+// only), and N's Lden falls, since its noise sensor hears R.
+//
+// Screenshots and result.json go to $CITYTWIN_ARTIFACTS/planner (else the
+// test's temporary directory). Needs what TestDashboard needs.
+func TestPlannerPanel(t *testing.T) {
+	node, chromium, uiDir := browserTools(t)
+	artifacts := t.TempDir()
+	if dir := os.Getenv("CITYTWIN_ARTIFACTS"); dir != "" {
+		artifacts = filepath.Join(dir, "planner")
+		if err := os.RemoveAll(artifacts); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	db := testenv.StartInfluxDB(t)
+	ct := startCitytwinBinary(t, citytwinUIBinary(t), nil, db, "citytwin-planner")
+	base := "http://" + ct.HTTPAddr + "/"
+	requireDashboard(t, base)
+	if resp, err := http.Get(base + "api/v1/scenarios?tenant=" + plannerTenant); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/v1/scenarios = %d: serve.go needs (&web.PlannerAPI{…}).Register(srv)", resp.StatusCode)
+	}
+
+	city, err := loadCity("", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := choosePlannerFixture(t, city)
+	t.Logf("neighbourhood %s (district %s), road %s, park %s; neighbourhood without park: %q",
+		fx.Neighbourhood, fx.District, fx.Road, fx.Park, fx.NoPark)
+	publishPlannerSensors(t, ct.MQTTURL, base, fx)
+	end := time.Now().Truncate(time.Hour)
+	db.Write(t, plannerHistory(fx, end.Add(-72*time.Hour), 72))
+
+	run, stop := context.WithTimeout(t.Context(), 8*time.Minute)
+	defer stop()
+	cmd := exec.CommandContext(run, node, "tests/planner.mjs")
+	cmd.Dir = uiDir
+	cmd.Env = append(os.Environ(),
+		"CITYTWIN_URL="+base,
+		"CITYTWIN_TENANT="+plannerTenant,
+		"CITYTWIN_ARTIFACTS="+artifacts,
+		"CHROMIUM="+chromium,
+		"PLAN_NEIGHBOURHOOD="+fx.Neighbourhood,
+		"PLAN_DISTRICT="+fx.District,
+		"PLAN_ROAD="+fx.Road,
+		"PLAN_PARK="+fx.Park,
+		"PLAN_NO_PARK="+fx.NoPark,
+		fmt.Sprintf("PLAN_CLICK=%f,%f", fx.Noise[0], fx.Noise[1]),
+		fmt.Sprintf("PLAN_ROAD_POINT=%f,%f", fx.RoadPoint[0], fx.RoadPoint[1]),
+	)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start node tests/planner.mjs: %v", err)
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		t.Log(sc.Text())
+	}
+	err = cmd.Wait()
+	t.Logf("screenshots and result.json: %s", artifacts)
+	if err != nil {
+		t.Errorf("web/ui/tests/planner.mjs: %v (see the lines above and %s)", err, filepath.Join(artifacts, "result.json"))
+	}
+}
+
+// browserTools finds Node.js, Chromium and the built dashboard, as
+// TestDashboard does; without them the test skips, or fails when CI is set.
+func browserTools(t *testing.T) (node, chromium, uiDir string) {
+	t.Helper()
+	uiDir = filepath.Join(testenv.RepoRoot(t), "web", "ui")
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testenv.Unavailable(t, "node not found: the planner test needs Node.js 20.19+ (apt-get install nodejs npm, then make ui)")
+	}
+	if chromium = os.Getenv("CHROMIUM"); chromium == "" {
+		if chromium, err = exec.LookPath("chromium"); err != nil {
+			testenv.Unavailable(t, "chromium not found: the planner test needs Debian's chromium package (apt-get install chromium), or CHROMIUM=/path/to/chrome")
+		}
+	}
+	for _, need := range []string{"node_modules/playwright-core/package.json", "dist/index.html"} {
+		if _, err := os.Stat(filepath.Join(uiDir, need)); err != nil {
+			testenv.Unavailable(t, "web/ui/%s is missing: build the dashboard first (make ui)", need)
+		}
+	}
+	return node, chromium, uiDir
+}
+
+// plannerFixture is where the test's sensors stand on the demo city.
+type plannerFixture struct {
+	Neighbourhood, District, Road, Park string
+	// NoPark is a neighbourhood without any green area ("" if none).
+	NoPark string
+	// Noise is the noise, traffic and air sensors' place, 11 m north of
+	// RoadPoint, the middle of R's first segment; Soil is inside the park.
+	Noise, RoadPoint, Soil orb.Point
+	Links                  map[string]geo.Links // by entity id
+}
+
+// The test's sensors: entity id and type.
+var plannerSensors = [][2]string{
+	{"urn:ngsi-ld:NoiseLevelObserved:plan-n1", "NoiseLevelObserved"},
+	{"urn:ngsi-ld:TrafficFlowObserved:plan-t1", "TrafficFlowObserved"},
+	{"urn:ngsi-ld:AirQualityObserved:plan-a1", "AirQualityObserved"},
+	{"urn:ngsi-ld:GreenspaceRecord:plan-s1", "GreenspaceRecord"},
+	{"urn:ngsi-ld:WeatherObserved:plan-w1", "WeatherObserved"},
+}
+
+// choosePlannerFixture takes the first neighbourhood (in the city's order)
+// with a park whose middle lies in it and a road whose middle, moved 11 m
+// north, still links to that neighbourhood and road.
+func choosePlannerFixture(t *testing.T, city *geo.City) plannerFixture {
+	t.Helper()
+	var fx plannerFixture
+	for _, n := range city.Features(geo.KindNeighbourhood) {
+		if len(city.Intersecting(geo.KindGreenArea, n.Geometry)) == 0 && fx.NoPark == "" {
+			fx.NoPark = n.ID
+		}
+		if fx.Neighbourhood != "" {
+			continue
+		}
+		var park *geo.Feature
+		var soil orb.Point
+		for _, g := range city.Intersecting(geo.KindGreenArea, n.Geometry) {
+			c := g.Geometry.Bound().Center()
+			if l := city.Link(c, nil, 50); l.Neighbourhood == n.ID && l.GreenArea == g.ID {
+				park, soil = g, c
+				break
+			}
+		}
+		if park == nil {
+			continue
+		}
+		for _, r := range city.Intersecting(geo.KindRoad, n.Geometry) {
+			ls, ok := r.Geometry.(orb.LineString)
+			if !ok || len(ls) < 2 {
+				continue
+			}
+			mid := orb.Point{(ls[0][0] + ls[1][0]) / 2, (ls[0][1] + ls[1][1]) / 2}
+			p := orb.Point{mid[0], mid[1] + 0.0001}
+			l := city.Link(p, nil, 50)
+			if l.Neighbourhood != n.ID || l.Road != r.ID || l.GreenArea != "" {
+				continue
+			}
+			fx.Neighbourhood, fx.District, fx.Road, fx.Park = n.ID, l.District, r.ID, park.ID
+			fx.RoadPoint, fx.Noise, fx.Soil = mid, p, soil
+			break
+		}
+	}
+	if fx.Neighbourhood == "" {
+		t.Fatal("the demo city has no neighbourhood with a park and a road to place the test's sensors")
+	}
+	air := orb.Point{fx.Noise[0] + 0.0002, fx.Noise[1]}
+	fx.Links = map[string]geo.Links{}
+	for _, s := range plannerSensors {
+		at := fx.Noise
+		switch s[1] {
+		case "AirQualityObserved":
+			at = air
+		case "GreenspaceRecord", "WeatherObserved":
+			at = fx.Soil
+		}
+		fx.Links[s[0]] = city.Link(at, nil, 50)
+	}
+	return fx
+}
+
+// publishPlannerSensors publishes one reading per sensor and waits until the
+// live twin lists them all in the neighbourhood (or, for the park's, there).
+func publishPlannerSensors(t *testing.T, mqttURL, base string, fx plannerFixture) {
+	t.Helper()
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(mqttURL).SetClientID("planner-ui-test").SetAutoReconnect(false))
+	if tok := pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect to %s: %v", mqttURL, tok.Error())
+	}
+	defer pub.Disconnect(100)
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	for _, s := range plannerSensors {
+		at, attrs, domain := fx.Noise, "", ""
+		switch s[1] {
+		case "NoiseLevelObserved":
+			attrs, domain = `"LAeq":60`, "noise"
+		case "TrafficFlowObserved":
+			attrs, domain = `"intensity":10,"averageVehicleSpeed":45`, "traffic"
+		case "AirQualityObserved":
+			at, attrs, domain = orb.Point{fx.Noise[0] + 0.0002, fx.Noise[1]}, `"no2":40`, "air"
+		case "GreenspaceRecord":
+			at, attrs, domain = fx.Soil, `"soilMoistureVwc":0.25`, "irrigation"
+		case "WeatherObserved":
+			at, attrs, domain = fx.Soil, `"temperature":24,"relativeHumidity":0.6`, "weather"
+		}
+		body := fmt.Sprintf(`{"id":%q,"type":%q,"dateObserved":%q,%s,"location":{"type":"Point","coordinates":[%f,%f]}}`,
+			s[0], s[1], now, attrs, at[0], at[1])
+		topic := "ngsi/" + plannerTenant + "/" + domain + "/" + s[0][strings.LastIndexByte(s[0], ':')+1:]
+		if tok := pub.Publish(topic, 1, false, body); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish %s: %v", topic, tok.Error())
+		}
+	}
+	// Every sensor is listed by the neighbourhood or the park it stands in.
+	listed := func(kind, id string) map[string]bool {
+		resp, err := http.Get(base + "api/v1/layers/" + kind + "/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var f struct {
+			Properties struct{ Sensors []struct{ ID string } }
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatalf("GET layers/%s/%s: %v: %.200s", kind, id, err, b)
+		}
+		out := map[string]bool{}
+		for _, s := range f.Properties.Sensors {
+			out[s.ID] = true
+		}
+		return out
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		seen := listed("neighbourhood", fx.Neighbourhood)
+		for id := range listed("greenarea", fx.Park) {
+			seen[id] = true
+		}
+		missing := []string{}
+		for _, s := range plannerSensors {
+			if !seen[s[0]] {
+				missing = append(missing, s[0])
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 15 s the twin does not list %v in neighbourhood %s or park %s", missing, fx.Neighbourhood, fx.Park)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// plannerHistory is the synthetic history as line protocol: one rollup
+// point per sensor and hour from start, tagged with the sensor's links as
+// package rollup tags them.
+func plannerHistory(fx plannerFixture, start time.Time, hours int) string {
+	rome, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		panic(err)
+	}
+	var b strings.Builder
+	for i := range hours {
+		h := start.Add(time.Duration(i) * time.Hour)
+		laeq := 56.0
+		if l := h.In(rome).Hour(); l >= 7 && l < 23 {
+			laeq = 66
+		}
+		for _, s := range plannerSensors {
+			var fields string
+			switch s[1] {
+			case "NoiseLevelObserved":
+				fields = fmt.Sprintf("LAeq=%g,LAeq_n=60", laeq)
+			case "AirQualityObserved":
+				fields = "no2=40,no2_n=60"
+			case "TrafficFlowObserved":
+				fields = "intensity_sum=600,intensity=10,averageVehicleSpeed=45,occupancy=0.2"
+			case "GreenspaceRecord":
+				fields = "soilMoistureVwc=0.25"
+			case "WeatherObserved":
+				fields = "temperature_max=30,temperature_min=18,relativeHumidity=0.6,relativeHumidity_max=0.8,relativeHumidity_min=0.4,windSpeed=2,solarRadiation=250,precipitation_sum=0"
+			}
+			l := fx.Links[s[0]]
+			tags := fmt.Sprintf("entity_id=%s,tenant=%s,type=%s", s[0], plannerTenant, s[1])
+			for _, kv := range [][2]string{{"district", l.District}, {"neighbourhood", l.Neighbourhood}, {"road", l.Road}, {"greenspace", l.GreenArea}} {
+				if kv[1] != "" {
+					tags += "," + kv[0] + "=" + kv[1]
+				}
+			}
+			fmt.Fprintf(&b, "%s,%s %s %d\n", history.HourlyMeasurement, tags, fields, h.UnixNano())
+		}
+	}
+	return b.String()
+}
