@@ -44,7 +44,6 @@ type Config struct {
 type Store struct {
 	cfg    Config
 	client influxdb2.Client
-	query  api.QueryAPI
 	log    *slog.Logger
 }
 
@@ -77,7 +76,6 @@ func New(cfg Config) (*Store, error) {
 	return &Store{
 		cfg:    cfg,
 		client: c,
-		query:  c.QueryAPI(cfg.Org),
 		log:    log.With("component", "history"),
 	}, nil
 }
@@ -497,7 +495,11 @@ func valueOf(x any, colType string) (Value, bool) {
 // record. It stops at fn's first error and returns it.
 func (s *Store) each(ctx context.Context, flux string, fn func(r *api.QueryTableResult) error) error {
 	ctx, cancel := context.WithCancel(ctx)
-	res, err := s.query.Query(ctx, flux)
+	// A QueryAPI per query: influxdb-client-go v2.14 caches the query URL
+	// in it without a lock on the read side (a data race when the first
+	// queries of one QueryAPI run concurrently); a new one costs an
+	// allocation.
+	res, err := s.client.QueryAPI(s.cfg.Org).Query(ctx, flux)
 	if err != nil {
 		cancel()
 		return err
