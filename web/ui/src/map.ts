@@ -3,10 +3,11 @@
 // layers from /api/v1/layers as GeoJSON sources, the sensors as one GeoJSON
 // source, and, only when configured, a raster tile layer underneath.
 // Every live colour (choropleth, congestion, parks, alerts, selection, and
-// each sensor's colour, staleness and selection) is a feature state keyed by
+// each sensor's colour and staleness) is a feature state keyed by
 // the feature's id, so that a delta changes a few states instead of
 // re-uploading a layer; a state equal to the one already set is not set
-// again. The sensors' geometry changes only by diffs (SensorLayer).
+// again. The sensors' geometry changes only by diffs (SensorLayer); the
+// selected sensor is drawn by a layer filtered to it.
 
 import {
   AttributionControl,
@@ -33,6 +34,13 @@ export type Pick = { what: 'sensor'; id: string } | { what: 'feature'; kind: Fea
 
 /** Sensor layer ids, for hit testing. */
 const SENSOR_LAYERS = ['sensor-circles', 'sensor-lines'];
+/** The layer that outlines the selected sensor (MapView.selectSensor). */
+const SENSOR_SELECTED = 'sensor-selected';
+
+/** The selection layer's filter: the point feature fid, or no feature (ids are ≥ 0). */
+export function selectedFilter(fid: number | undefined): unknown[] {
+  return ['all', ['==', ['geometry-type'], 'Point'], ['==', ['id'], fid ?? -1]];
+}
 
 export class MapView implements SensorSink {
   readonly map: MlMap;
@@ -184,10 +192,16 @@ export class MapView implements SensorSink {
     }
     // Sensors: one feature per sensor under a numeric id (SensorLayer), its
     // colour and staleness as properties and, once they change, as feature
-    // states (selection too), so that a reading costs a feature state and
-    // never a re-upload of the source.
+    // states, so that a reading costs a feature state and never a re-upload
+    // of the source. In software WebGL (SwiftShader) a repaint of 20,000
+    // sensors is bound by the circle layer's per-vertex work and fragments,
+    // so the layer drawing every sensor keeps one value per feature only,
+    // its colour (a stale sensor's colour is already grey, scales.ts);
+    // radius and stroke follow the zoom alone (uniforms, not vertex data):
+    // small and without a stroke at city zoom, outlined from zoom 13. The
+    // selection is its own layer, filtered to the one selected feature
+    // (selectSensor), instead of a state that every feature would carry.
     m.addSource('sensors', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-    const selected = ['boolean', ['feature-state', 'selected'], false];
     // A feature state set after the feature was sent wins over its properties (SensorLayer).
     const stale = ['boolean', ['coalesce', ['feature-state', 'stale'], ['get', 'stale']], false];
     const color = ['coalesce', ['feature-state', 'color'], ['get', 'color'], NO_DATA];
@@ -205,10 +219,22 @@ export class MapView implements SensorSink {
       filter: ['==', ['geometry-type'], 'Point'],
       paint: {
         'circle-color': color as never,
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, ['case', selected, 6, 3.5], 16, ['case', selected, 12, 9]] as never,
-        'circle-opacity': ['case', stale, 0.55, 0.95] as never,
-        'circle-stroke-color': ['case', selected, '#111111', '#ffffff'] as never,
-        'circle-stroke-width': ['case', selected, 2.5, 1.2] as never,
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 2.5, 13, 4, 16, 9],
+        'circle-opacity': 0.95,
+        'circle-stroke-color': '#ffffff',
+        'circle-stroke-width': ['step', ['zoom'], 0, 13, 1.2],
+      },
+    });
+    m.addLayer({
+      id: SENSOR_SELECTED,
+      type: 'circle',
+      source: 'sensors',
+      filter: selectedFilter(undefined) as never,
+      paint: {
+        'circle-color': color as never,
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 6, 16, 12],
+        'circle-stroke-color': '#111111',
+        'circle-stroke-width': 2.5,
       },
     });
   }
@@ -250,9 +276,14 @@ export class MapView implements SensorSink {
     void this.sensorSource()?.updateData({ add, remove });
   }
 
-  /** SensorSink: a sensor's colour, staleness, selection. */
+  /** SensorSink: a sensor's colour and staleness. */
   sensorState(fid: number, state: SensorState): void {
     if (this.sensorSource()) this.map.setFeatureState({ source: 'sensors', id: fid }, state as Record<string, unknown>);
+  }
+
+  /** SensorSink: outlines the sensor feature fid, or none (the selection layer's filter). */
+  selectSensor(fid: number | undefined): void {
+    if (this.map.getLayer(SENSOR_SELECTED)) this.map.setFilter(SENSOR_SELECTED, selectedFilter(fid) as never);
   }
 
   private sensorSource(): GeoJSONSource | undefined {

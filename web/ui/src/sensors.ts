@@ -23,7 +23,6 @@ import type { Domain, Sensor } from './types';
 export interface SensorState {
   color?: string;
   stale?: boolean;
-  selected?: boolean;
 }
 
 /** Where SensorLayer draws: MapView, or a recorder in the unit tests. */
@@ -34,6 +33,12 @@ export interface SensorSink {
   patchSensors(add: GeoJSON.Feature[], remove: number[]): void;
   /** Merges state into the feature state of the sensor feature fid. */
   sensorState(fid: number, state: SensorState): void;
+  /**
+   * Marks the sensor feature fid as the selected one (undefined: none).
+   * Not a feature state: a state every feature may carry makes the paint
+   * of every sensor depend on it, which costs each repaint (map.ts).
+   */
+  selectSensor(fid: number | undefined): void;
 }
 
 /** What the layer shows of one sensor. */
@@ -157,12 +162,11 @@ export class SensorLayer {
     this.sink.replaceSensors(features);
   }
 
-  /** Marks one sensor as selected (undefined: none). */
+  /** Marks one sensor as selected (undefined: none); tells the map only of a change. */
   select(id: string | undefined): void {
     if (id === this.selected) return;
-    if (this.selected !== undefined) this.sink.sensorState(this.fid(this.selected), { selected: false });
     this.selected = id;
-    if (id !== undefined) this.sink.sensorState(this.fid(id), { selected: true });
+    this.sink.selectSensor(id === undefined ? undefined : this.fid(id));
   }
 
   /** One sensor: shown, hidden, moved or recoloured; geometry goes to add or remove. */

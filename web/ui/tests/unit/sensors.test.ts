@@ -12,6 +12,7 @@ class Recorder implements SensorSink {
   replaced: GeoJSON.Feature[][] = [];
   patches: { add: GeoJSON.Feature[]; remove: number[] }[] = [];
   states: [number, SensorState][] = [];
+  selections: (number | undefined)[] = [];
   replaceSensors(features: GeoJSON.Feature[]): void {
     this.replaced.push(features);
   }
@@ -21,10 +22,14 @@ class Recorder implements SensorSink {
   sensorState(fid: number, state: SensorState): void {
     this.states.push([fid, state]);
   }
+  selectSensor(fid: number | undefined): void {
+    this.selections.push(fid);
+  }
   reset(): void {
     this.replaced = [];
     this.patches = [];
     this.states = [];
+    this.selections = [];
   }
 }
 
@@ -113,7 +118,7 @@ test('new, moved and vanished sensors patch the geometry; counts follow', () => 
   assert.deepEqual(sink.patches.map((p) => [p.add.length, p.remove.sort()]), [[0, [0, 1]]]);
   assert.deepEqual([layer.count, layer.staleCount], [0, 0]);
 });
-test('selection moves one feature state', () => {
+test('selection tells the map the selected feature id, only when it changes, and sets no feature state', () => {
   const { sink, layer } = setup();
   const a = layer.fid('a');
   const b = layer.fid('b');
@@ -121,6 +126,14 @@ test('selection moves one feature state', () => {
   layer.select('a');
   layer.select('b');
   layer.select(undefined);
-  assert.deepEqual(sink.states, [[a, { selected: true }], [a, { selected: false }], [b, { selected: true }], [b, { selected: false }]]);
+  layer.select(undefined);
+  // a, then b (a again and none again are no change): [0, 1, undefined].
+  assert.deepEqual(sink.selections, [a, b, undefined]);
+  assert.deepEqual([a, b], [0, 1]);
+  assert.deepEqual(sink.states, []);
   assert.equal(layer.sensorId(b), 'b');
+  // A sensor selected before it was ever drawn gets its id then, and keeps it.
+  layer.select('c');
+  assert.deepEqual(sink.selections.at(-1), 2);
+  assert.equal(layer.fid('c'), 2);
 });
