@@ -36,7 +36,7 @@
 // changed, whole, every Config.Interval (the current hour included, so its
 // aggregate grows during the hour; a point with the same series and time
 // overwrites the previous one). Buckets stay in memory for Config.Keep
-// (48 h), so a late reading within that time rewrites its complete hour. A
+// (3 h), so a late reading within that time rewrites its complete hour. A
 // reading for an hour the process did not see from its start — an hour
 // that began before the process started, or one older than Keep — cannot be
 // added to an aggregate held in memory: its hour is marked dirty and, once
@@ -79,7 +79,8 @@ type Config struct {
 	// Interval is how often changed buckets are written; default 1 min.
 	Interval time.Duration
 	// Keep is how long a bucket stays in memory after its hour ends, so
-	// that late readings rewrite the complete hour; default 48 h.
+	// that late readings rewrite the complete hour; default 3 h (memory:
+	// one bucket per entity and hour held).
 	Keep time.Duration
 	// Grace is how long after a dirty hour's end its recomputation from raw
 	// points waits for late readings; default 5 min.
@@ -98,7 +99,7 @@ func (c *Config) defaults() {
 		c.Interval = time.Minute
 	}
 	if c.Keep <= 0 {
-		c.Keep = 48 * time.Hour
+		c.Keep = 3 * time.Hour
 	}
 	if c.Grace <= 0 {
 		c.Grace = 5 * time.Minute
