@@ -153,6 +153,10 @@
 // changed sensor once per flush for all clients. A lagging client whose
 // deltas are conflated receives the merge of the items it missed (the same
 // rules, applied by the hub), so what it holds after merging is the same.
+// A client lags when its socket does not drain: each connection's kernel
+// send buffer is kept small (Config.SendBuffer, 64 KiB), so that a slow
+// client's backlog stays in the hub, where it is conflated, instead of
+// megabytes of old deltas queued in the kernel.
 // A snapshot reads the live state between two flushes, possibly ahead of
 // the last delta; the two deltas after a snapshot starts carry complete
 // sensor items, so that no change the snapshot saw and a later one undid

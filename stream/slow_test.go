@@ -1,8 +1,10 @@
 package stream_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -252,5 +254,64 @@ func TestConflationMergesPartialItems(t *testing.T) {
 	}
 	if held.Type != "T" || !held.Stale {
 		t.Errorf("client's s1 type %q stale %v, want T and true", held.Type, held.Stale)
+	}
+}
+
+// TestSendBufferKeepsSlowClientsFresh checks that what a client that stops
+// reading has queued for it is bounded by the hub's small kernel send
+// buffer (Config.SendBuffer): when it reads again it reaches the newest
+// values after a few hundred kilobytes, not after the megabytes that
+// autotuning would have queued (seconds of stale deltas on a slow link).
+func TestSendBufferKeepsSlowClientsFresh(t *testing.T) {
+	staleBytes := func(t *testing.T, sendBuffer int) int {
+		src := newFakeSource()
+		e := newEnv(t, stream.Config{FlushInterval: 5 * time.Millisecond, SendQueue: 1, MaxBehind: time.Hour, SendBuffer: sendBuffer}, src, true)
+		// The client's own receive buffer is small and fixed, so that only
+		// the server's side varies.
+		d := websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				err = c.(*net.TCPConn).SetReadBuffer(32 << 10)
+			}
+			return c, err
+		}}
+		c, _, err := d.Dial(e.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		send(t, c, `{"type":"subscribe","layers":["noise"]}`)
+		read(t, c)
+		// 16 KiB per flush for 1.5 s while the client does not read: ~5 MB.
+		const keys = 4
+		last := 0
+		for i := 1; i <= 300; i++ {
+			src.Set("noise", "default", fmt.Sprint("k", i%keys), i, pt(9, 45), 4<<10)
+			last = i
+			time.Sleep(5 * time.Millisecond)
+		}
+		// Read until the newest value arrives; count the bytes before it.
+		n := 0
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		for {
+			_, data, err := c.ReadMessage()
+			if err != nil {
+				t.Fatalf("read after %d bytes: %v", n, err)
+			}
+			var m msg
+			if err := json.Unmarshal(data, &m); err != nil {
+				t.Fatal(err)
+			}
+			if ids(m.Sensors)[fmt.Sprint("k", last%keys)] == last {
+				return n
+			}
+			n += len(data)
+		}
+	}
+	small := staleBytes(t, 0) // the default, 64 KiB
+	auto := staleBytes(t, -1)
+	t.Logf("bytes read before the newest value: %d with the default send buffer, %d with the system's autotuning", small, auto)
+	if small > 1<<20 {
+		t.Fatalf("a client that stopped reading had %d bytes of old deltas queued before the newest value; want under 1 MiB with a 64 KiB send buffer", small)
 	}
 }

@@ -102,6 +102,7 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.Secret(&c.ws.Token, "ws-token", "token required on /ws (Authorization: Bearer, or ?token= for browsers); empty: none")
 	s.Duration(&c.ws.FlushInterval, "ws-flush-interval", 200*time.Millisecond, "period of the live map's deltas on /ws")
 	s.Int(&c.ws.MaxClients, "ws-max-clients", 10000, "concurrent /ws connections; more are refused with 503")
+	s.Int(&c.ws.SendBuffer, "ws-send-buffer", 64<<10, "kernel send buffer of each /ws connection in bytes (small: a slow client's deltas are conflated rather than queued stale in the kernel); -1: the system's autotuning")
 	s.Bool(&c.ws.Compression, "ws-compression", true, "permessage-deflate on /ws, each shared delta compressed once")
 	s.Bool(&c.feed.FullDeltas, "ws-full-deltas", false, "send complete sensor items in /ws deltas instead of only what changed (the former protocol; a baseline for measurements)")
 	s.String(&c.logLevel, "log-level", "info", "debug, info, warn or error")
