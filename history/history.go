@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -37,6 +38,11 @@ type Config struct {
 	// Logger receives warnings (unreadable stored locations); nil discards
 	// them.
 	Logger *slog.Logger
+	// Dialect is the query language of the hourly rollup reads (Hourly,
+	// HourlyEntities): DialectAuto (default: InfluxQL on InfluxDB 1.x,
+	// whose Flux is slow, Flux on 2.x), DialectFlux or DialectInfluxQL.
+	// Every other read is Flux.
+	Dialect string
 }
 
 // Store reads citytwin's history from InfluxDB with Flux, through
@@ -44,7 +50,9 @@ type Config struct {
 type Store struct {
 	cfg    Config
 	client influxdb2.Client
+	http   *http.Client // InfluxQL and the version probe
 	log    *slog.Logger
+	probe  dialectProbe
 }
 
 // New validates cfg and returns a Store. It does not contact InfluxDB.
@@ -64,6 +72,11 @@ func New(cfg Config) (*Store, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
+	switch cfg.Dialect {
+	case DialectAuto, DialectFlux, DialectInfluxQL:
+	default:
+		return nil, fmt.Errorf("history: dialect %q: want %q, %q or empty (auto)", cfg.Dialect, DialectFlux, DialectInfluxQL)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -76,12 +89,16 @@ func New(cfg Config) (*Store, error) {
 	return &Store{
 		cfg:    cfg,
 		client: c,
+		http:   &http.Client{},
 		log:    log.With("component", "history"),
 	}, nil
 }
 
 // Close releases the client's idle connections. It is idempotent.
-func (s *Store) Close() { s.client.Close() }
+func (s *Store) Close() {
+	s.client.Close()
+	s.http.CloseIdleConnections()
+}
 
 // Ranges of temporal queries that do not give both bounds.
 const (

@@ -149,9 +149,19 @@ func (s *Store) Hourly(ctx context.Context, q HourlyQuery, fn func(*HourlyPoint)
 	if err := q.check(); err != nil {
 		return err
 	}
+	fields := slices.DeleteFunc(slices.Clone(q.Fields), func(f string) bool { return f == LocationField })
+	if len(fields) == 0 {
+		return nil
+	}
+	if s.dialect(ctx) == DialectInfluxQL {
+		if err := s.hourlyInfluxQL(ctx, q, fields, fn); err != nil {
+			return fmt.Errorf("history: hourly: %w", err)
+		}
+		return nil
+	}
 	var b strings.Builder
 	q.source(&b, s.cfg.Bucket)
-	writeFieldFilter(&b, slices.DeleteFunc(slices.Clone(q.Fields), func(f string) bool { return f == LocationField }))
+	writeFieldFilter(&b, fields)
 	b.WriteString("\t|> filter(fn: (r) => r._time < ")
 	b.WriteString(fluxTime(q.Stop))
 	b.WriteString(")\n")
@@ -161,8 +171,15 @@ func (s *Store) Hourly(ctx context.Context, q HourlyQuery, fn func(*HourlyPoint)
 	var p HourlyPoint
 	err := s.each(ctx, b.String(), func(r *api.QueryTableResult) error {
 		rec := r.Record()
-		x, ok := rec.Value().(float64)
-		if !ok {
+		var x float64
+		switch v := rec.Value().(type) {
+		case float64:
+			x = v
+		case int64: // a_n
+			x = float64(v)
+		case uint64:
+			x = float64(v)
+		default:
 			return nil
 		}
 		p = HourlyPoint{EntityID: intern(rec.ValueByKey("entity_id")), Field: intern(rec.Field()), Hour: rec.Time(), Value: x}
@@ -185,15 +202,25 @@ type HourlyEntity struct {
 	newest time.Time
 }
 
-// HourlyEntities returns every entity that has one of q's fields or a
-// location in the range, by id: one row per series from InfluxDB (last).
+// HourlyEntities returns every entity of q (q.Fields aside) that has a
+// location in the range, by id, with the type and links of its newest
+// location: one row per series (tag set) from InfluxDB (last). An entity
+// that never sent a location is not listed (its values still come through
+// Hourly, whose query names its type).
 func (s *Store) HourlyEntities(ctx context.Context, q HourlyQuery) (map[string]*HourlyEntity, error) {
 	if err := q.check(); err != nil {
 		return nil, err
 	}
+	if s.dialect(ctx) == DialectInfluxQL {
+		out, err := s.hourlyEntitiesInfluxQL(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("history: hourly entities: %w", err)
+		}
+		return out, nil
+	}
 	var b strings.Builder
 	q.source(&b, s.cfg.Bucket)
-	writeFieldFilter(&b, append(slices.Clone(q.Fields), LocationField))
+	writeFieldFilter(&b, []string{LocationField})
 	b.WriteString("\t|> filter(fn: (r) => r._time < ")
 	b.WriteString(fluxTime(q.Stop))
 	b.WriteString(")\n\t|> last()\n")

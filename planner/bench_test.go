@@ -125,19 +125,23 @@ func BenchmarkTrafficScenario(b *testing.B) {
 	t0 := time.Now()
 	start, end := benchHistory(b, db, city)
 	b.Logf("history written in %s", time.Since(t0).Round(time.Millisecond))
-	hist, err := history.New(history.Config{URL: db.URL, Token: db.Token, Org: db.Org, Bucket: db.Bucket})
-	if err != nil {
-		b.Fatal(err)
+	stores := map[string]*history.Store{}
+	for _, d := range []string{history.DialectFlux, history.DialectInfluxQL} {
+		hist, err := history.New(history.Config{URL: db.URL, Token: db.Token, Org: db.Org, Bucket: db.Bucket, Dialect: d})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer hist.Close()
+		stores[d] = hist
 	}
-	defer hist.Close()
 	t0 = time.Now()
 	model, err := dynamap.New(dynamap.Config{}, city, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("noise model of %d roads built in %s", len(city.Features(geo.KindRoad)), time.Since(t0).Round(time.Millisecond))
-	newPlanner := func() *planner.Planner {
-		p, err := planner.New(planner.Config{}, city, twin.NewState(city, twin.StateConfig{}), hist, model)
+	newPlanner := func(dialect string) *planner.Planner {
+		p, err := planner.New(planner.Config{}, city, twin.NewState(city, twin.StateConfig{}), stores[dialect], model)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -149,20 +153,22 @@ func BenchmarkTrafficScenario(b *testing.B) {
 	}
 	spec := planner.Spec{Name: "LEZ", Tenant: "bench", Baseline: planner.Window{Start: start, End: end},
 		Area: planner.Area{Neighbourhoods: area}, Traffic: &planner.TrafficSpec{FlowChangePct: -30}}
-	// cold: a new planner each time, the baseline read from InfluxDB;
-	// warm: a planner that ran the same window within CacheTTL.
-	warm := newPlanner()
+	// cold: a new planner each time, the baseline read from InfluxDB in
+	// InfluxQL (what InfluxDB 1.x gets) or in Flux (the baseline: what 2.x
+	// gets, slow on 1.8); warm: a planner that ran the same window within
+	// CacheTTL.
+	warm := newPlanner(history.DialectInfluxQL)
 	if _, err := warm.Run(b.Context(), spec, nil); err != nil {
 		b.Fatal(err)
 	}
-	for _, mode := range []string{"cold", "warm"} {
+	for _, mode := range []string{"cold-influxql", "cold-flux", "warm"} {
 		b.Run(mode, func(b *testing.B) {
 			var influx, total float64
 			var res *planner.Result
 			for b.Loop() {
 				p := warm
-				if mode == "cold" {
-					p = newPlanner()
+				if dialect, ok := strings.CutPrefix(mode, "cold-"); ok {
+					p = newPlanner(dialect)
 				}
 				res, err = p.Run(b.Context(), spec, nil)
 				if err != nil {
@@ -171,7 +177,7 @@ func BenchmarkTrafficScenario(b *testing.B) {
 				influx += res.Timing.InfluxMs
 				total += res.Timing.TotalMs
 			}
-			if len(res.Traffic.Sensors) != benchSensors*3/5 || (mode == "cold" && res.Timing.Points < benchSensors*benchDays*24) {
+			if len(res.Traffic.Sensors) != benchSensors*3/5 || (mode != "warm" && res.Timing.Points < benchSensors*benchDays*24) {
 				b.Fatalf("%d sensor results, %d values read", len(res.Traffic.Sensors), res.Timing.Points)
 			}
 			b.ReportMetric(influx/total, "influx-share")
