@@ -52,6 +52,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/citytwin/citytwin/geo"
@@ -82,7 +83,7 @@ type Planner struct {
 	city  *geo.City
 	state *twin.State
 	hist  HourlySource
-	model *dynamap.Model
+	model atomic.Pointer[dynamap.Model]
 	cache baselineCache
 }
 
@@ -110,7 +111,17 @@ func New(cfg Config, city *geo.City, state *twin.State, hist HourlySource, model
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Planner{cfg: cfg, city: city, state: state, hist: hist, model: model}, nil
+	p := &Planner{cfg: cfg, city: city, state: state, hist: hist}
+	p.model.Store(model)
+	return p, nil
+}
+
+// SetModel replaces the noise propagation model (e.g. one rebuilt with
+// measured flows, see MeasuredFlows); runs already started keep theirs.
+func (p *Planner) SetModel(m *dynamap.Model) {
+	if m != nil {
+		p.model.Store(m)
+	}
 }
 
 // Progress receives a run's progress: a stage name and a fraction 0–1.

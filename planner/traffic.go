@@ -12,6 +12,7 @@ import (
 	"github.com/citytwin/citytwin/geo"
 	"github.com/citytwin/citytwin/twin"
 	"github.com/citytwin/citytwin/twin/air"
+	"github.com/citytwin/citytwin/twin/dynamap"
 	"github.com/citytwin/citytwin/twin/noise"
 )
 
@@ -72,6 +73,7 @@ func (p *Planner) runTraffic(ctx context.Context, spec Spec, tenant string, ar *
 	}
 	progress("traffic: computing", 0.3)
 	computeStart := time.Now()
+	noiseModel := p.model.Load() // one model for the whole run
 
 	// Baseline flow and speed per road from its traffic sensors.
 	type meas struct{ flow, speed, nf, ns float64 }
@@ -103,7 +105,7 @@ func (p *Planner) runTraffic(ctx context.Context, spec Spec, tenant string, ar *
 		}
 		rp := &roadPlan{id: id, flowRatio: 1, spdRatio: 1}
 		f, _ := p.city.Feature(geo.KindRoad, id)
-		if r, ok := p.model.Road(id); ok {
+		if r, ok := noiseModel.Road(id); ok {
 			rp.flow = r.DailyFlow / 24
 		}
 		rp.speed = DefaultSpeedKmh
@@ -195,7 +197,7 @@ func (p *Planner) runTraffic(ctx context.Context, spec Spec, tenant string, ar *
 		if !ok {
 			continue
 		}
-		shift, share := p.shift(pt, plans)
+		shift, share := shift(noiseModel, pt, plans)
 		before := make([]noise.Hour, 0, len(lv))
 		after := make([]noise.Hour, 0, len(lv))
 		for _, h := range hoursOf {
@@ -246,7 +248,7 @@ func (p *Planner) runTraffic(ctx context.Context, spec Spec, tenant string, ar *
 		if !ok {
 			continue
 		}
-		r := p.localRatio(pt, plans)
+		r := localRatio(noiseModel, pt, plans)
 		var beforeH, afterH []air.Hour
 		for _, h := range hoursOf {
 			if v, ok := cs[h]; ok {
@@ -349,8 +351,8 @@ func (p *Planner) traffic(q, v float64) noise.Traffic {
 // shift is a receiver's level change: the energetic re-sum of its roads'
 // contributions, each changed by its road's ΔL; share is the part of the
 // receiver's reference energy that comes from changed roads.
-func (p *Planner) shift(pt orb.Point, plans map[string]*roadPlan) (shift, share float64) {
-	contrib := p.model.RoadEnergy(pt)
+func shift(model *dynamap.Model, pt orb.Point, plans map[string]*roadPlan) (shift, share float64) {
+	contrib := model.RoadEnergy(pt)
 	var total, after, changed float64
 	for id, e := range contrib {
 		total += e
@@ -377,9 +379,9 @@ func (p *Planner) shift(pt orb.Point, plans map[string]*roadPlan) (shift, share 
 
 // localRatio is the traffic ratio around a receiver, each road weighted by
 // its contribution there.
-func (p *Planner) localRatio(pt orb.Point, plans map[string]*roadPlan) float64 {
+func localRatio(model *dynamap.Model, pt orb.Point, plans map[string]*roadPlan) float64 {
 	var w, wr float64
-	for id, e := range p.model.RoadEnergy(pt) {
+	for id, e := range model.RoadEnergy(pt) {
 		r := 1.0
 		if rp := plans[id]; rp != nil {
 			r = rp.flowRatio

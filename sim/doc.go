@@ -49,7 +49,9 @@
 // normalized and concise shapes. Sound levels are dB(A) (unitCode 2N),
 // concentrations µg/m³ (GQ), speed km/h (KMH), temperatures °C (CEL),
 // solar radiation W/m² (D54), wind speed m/s (MTS), precipitation mm (MMT);
-// intensity is vehicles per 5-minute period; occupancy, soilMoistureVwc and
+// intensity is vehicles per 5-minute period in Reading and Values, and
+// while Run publishes the vehicles counted since the sensor's previous
+// reading (ReadingSince), so that Σ intensity is the volume; occupancy, soilMoistureVwc and
 // relativeHumidity are fractions 0–1 without unit code. NGSI-LD shapes put
 // the unit in unitCode (ETSI GS CIM 009 clause 4.5.2), NGSI-v2 normalized
 // shapes in the unitCode metadata.

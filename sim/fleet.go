@@ -544,6 +544,35 @@ func (f *Fleet) Reading(i int, t time.Time) (topic string, payload []byte) {
 	return f.topics[i], f.encode(i, t, &vals)
 }
 
+// ReadingSince is Reading for a sensor whose previous reading was at prev
+// (zero: none): a traffic sensor's intensity is then the number of vehicles
+// counted since prev — the Smart Data Models meaning, vehicles in the
+// observation period — at the model's current rate (vehicles per 5 min),
+// so that a sensor's intensities add up to its traffic volume whatever its
+// reporting interval. The counts are differences of the running count
+// ⌊rate·t/5 min⌋, so that slow rates still add up (no reading rounds its
+// fraction away); a gap over 5 minutes, or no previous reading, counts the
+// last 5 minutes. Other sensors read as Reading.
+func (f *Fleet) ReadingSince(i int, t, prev time.Time) (topic string, payload []byte) {
+	vals := f.compute(i, t)
+	if f.sensors[i].Type == TypeTraffic {
+		vals[0] = countSince(vals[0], t, prev)
+	}
+	return f.topics[i], f.encode(i, t, &vals)
+}
+
+// countPeriod is the period of the traffic model's rate.
+const countPeriod = 5 * time.Minute
+
+// countSince is the vehicles counted in (prev, t] at ratePer5Min.
+func countSince(ratePer5Min float64, t, prev time.Time) float64 {
+	if prev.IsZero() || !prev.Before(t) || t.Sub(prev) > countPeriod {
+		prev = t.Add(-countPeriod)
+	}
+	perMs := ratePer5Min / float64(countPeriod.Milliseconds())
+	return math.Floor(perMs*float64(t.UnixMilli())) - math.Floor(perMs*float64(prev.UnixMilli()))
+}
+
 // ReadingAs is the NGSI reading of sensor i in shape s, whatever the
 // sensor's own protocol and shape; the numbers are the same, and the topic
 // is ngsi/{tenant}/{domain}/{LocalID}.

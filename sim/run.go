@@ -445,21 +445,26 @@ func (w *worker) publishOne(ctx context.Context) bool {
 	i := w.lane.sensors[int((seq-1)%int64(len(w.lane.sensors)))]
 	now := w.clock().UnixMilli()
 	var ms int64
+	var prev int64
 	for {
-		prev := w.last[i].Load()
+		prev = w.last[i].Load()
 		ms = max(now, prev+1)
 		if w.last[i].CompareAndSwap(prev, ms) {
 			break
 		}
 	}
 	t := time.UnixMilli(ms)
+	var since time.Time
+	if prev > 0 {
+		since = time.UnixMilli(prev)
+	}
 	var topic string
 	var payload []byte
 	if w.fleet.sensors[i].Controller {
 		vals := w.irr.values(i, t)
 		topic, payload = w.fleet.topics[i], w.fleet.encode(i, t, &vals)
 	} else {
-		topic, payload = w.fleet.Reading(i, t)
+		topic, payload = w.fleet.ReadingSince(i, t, since)
 	}
 	w.pending <- w.client.Publish(topic, w.qos, false, payload)
 	return true

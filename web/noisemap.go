@@ -152,8 +152,34 @@ type NoiseMap struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 
-	mu   sync.Mutex
-	live map[string]*liveNoiseMap
+	mu      sync.Mutex
+	live    map[string]*liveNoiseMap
+	swapped *dynamap.Model // SetModel's, else Model
+}
+
+// SetModel replaces the noise model (e.g. rebuilt with measured flows) and
+// drops the live maps computed with the former one.
+func (nm *NoiseMap) SetModel(m *dynamap.Model) {
+	if m == nil {
+		return
+	}
+	nm.mu.Lock()
+	defer nm.mu.Unlock()
+	nm.swapped, nm.live = m, nil
+}
+
+// model returns the current model.
+func (nm *NoiseMap) model() *dynamap.Model {
+	nm.mu.Lock()
+	defer nm.mu.Unlock()
+	return nm.modelLocked()
+}
+
+func (nm *NoiseMap) modelLocked() *dynamap.Model {
+	if nm.swapped != nil {
+		return nm.swapped
+	}
+	return nm.Model
 }
 
 // liveNoiseMap is a tenant's cached live map and its calibration.
@@ -215,7 +241,7 @@ func (nm *NoiseMap) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sensors, lv := nm.inputs(levels)
-	cal, err := nm.Model.Calibrate(sensors)
+	cal, err := nm.model().Calibrate(sensors)
 	if err == nil {
 		var m *dynamap.Map
 		if m, err = cal.Update(lv, at); err == nil {
@@ -261,7 +287,7 @@ func (nm *NoiseMap) liveBody(ctx context.Context, tenant, format string, now tim
 		ne := &liveNoiseMap{computed: now, sensors: sensors}
 		if e != nil && slices.Equal(e.sensors, sensors) {
 			ne.cal = e.cal // the same sensors at the same places
-		} else if ne.cal, err = nm.Model.Calibrate(sensors); err != nil {
+		} else if ne.cal, err = nm.modelLocked().Calibrate(sensors); err != nil {
 			return nil, 0, http.StatusInternalServerError, err
 		}
 		if ne.m, err = ne.cal.Update(lv, now.UTC()); err != nil {

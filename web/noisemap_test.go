@@ -264,3 +264,39 @@ func TestHistoryLevels(t *testing.T) {
 		t.Errorf("history error: %v", err)
 	}
 }
+
+// TestNoiseMapSetModel: a model rebuilt (with measured flows) replaces the
+// cached live map at once.
+func TestNoiseMapSetModel(t *testing.T) {
+	live := &fakeLevels{levels: map[string]web.SensorLevel{"n1": {Point: orb.Point{9.004, 45.0001}, Road: "main", LAeq: 70}}}
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	nm := &web.NoiseMap{Model: noiseModel(t), Live: live, Now: func() time.Time { return now }}
+	h := serve(t, nm.Register)
+	groups := func() int {
+		_, body := get(t, h, "/api/v1/noisemap")
+		var g gridBody
+		if err := json.Unmarshal(body, &g); err != nil {
+			t.Fatal(err)
+		}
+		return len(g.Groups)
+	}
+	if n := groups(); n != 2 {
+		t.Fatalf("%d groups with class flows, want 2", n)
+	}
+	// Both roads measured at the same flow: one group.
+	city, _, err := geo.NewCity(map[geo.Kind][]geo.Feature{geo.KindRoad: {
+		{ID: "main", RoadClass: "primary", Lanes: 4, Geometry: orb.LineString{{9.0, 45.0}, {9.014, 45.0}}},
+		{ID: "side", RoadClass: "residential", Geometry: orb.LineString{{9.0, 45.0036}, {9.014, 45.0036}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	measured, err := dynamap.New(dynamap.Config{}, city, map[string]float64{"main": 12000, "side": 12000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nm.SetModel(measured)
+	if n := groups(); n != 1 || live.calls != 2 {
+		t.Errorf("after SetModel: %d groups from %d level reads; want 1 group, the map recomputed within its interval (2 reads)", n, live.calls)
+	}
+}

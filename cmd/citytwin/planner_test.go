@@ -32,7 +32,7 @@ import (
 func TestScenariosEndToEnd(t *testing.T) {
 	mq := testenv.StartMosquitto(t)
 	db := testenv.StartInfluxDB(t)
-	ct := startCitytwin(t, mq, db, "citytwin-planner", "CITYTWIN_ROLLUP_INTERVAL=500ms")
+	ct := startCitytwin(t, mq, db, "citytwin-planner", "CITYTWIN_ROLLUP_INTERVAL=500ms", "CITYTWIN_NOISE_FLOW_REFRESH=1s")
 	city, _, err := geo.NewCity(democity.Generate(democity.Config{}))
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +109,14 @@ func TestScenariosEndToEnd(t *testing.T) {
 			t.Fatalf("rollups of the published readings not seen within 30 s: %s", body)
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+	// The noise model is rebuilt with the measured flow: t1's 500 veh/h in
+	// its one hour, 12,000 veh/day on its road.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(ct.LogTail(400), `msg="noise model rebuilt with measured flows" roads=1 sensors=1 sensorHours=1`); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the noise model was not rebuilt with t1's measured flow within 10 s")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	rr := res.Traffic.Roads[0]
 	if rr.DeltaDB == nil || math.Abs(*rr.DeltaDB-10*math.Log10(0.7)) > 0.005 || rr.FlowBefore != 500 || rr.FlowAfter != 350 {

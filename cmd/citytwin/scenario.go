@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,7 +90,15 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer hist.Close()
-	model, err := dynamap.New(dynamap.Config{}, city, nil)
+	// The noise model with the flows measured over the last week, as serve
+	// builds it (roads without a traffic sensor keep their class flow).
+	tenant := cmp.Or(spec.Tenant, twin.DefaultTenant)
+	now := time.Now()
+	flows, err := planner.MeasuredFlows(ctx, hist, []string{tenant}, now.Add(-planner.FlowWindow), now)
+	if err != nil {
+		return fmt.Errorf("scenario: %w", err)
+	}
+	model, err := dynamap.New(dynamap.Config{}, city, flows.Flows)
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,7 @@ type serveConfig struct {
 	influx         ingest.InfluxConfig
 	influxGzip     bool
 	rollupInterval time.Duration
+	flowRefresh    time.Duration
 	dataDir        string
 	pipeline       ingest.Config
 	drainTimeout   time.Duration
@@ -78,6 +79,7 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.Strings(&c.mqttTopics, "mqtt-topics", append([]string{"ngsi/#"}, iota.Subscriptions()...), "comma-separated subscription filters: NGSI entities under ngsi/, and every FIWARE IoT Agent device topic form (UltraLight 2.0 and JSON measures)")
 	influxFlags(s, &c.influx)
 	s.Duration(&c.rollupInterval, "rollup-interval", time.Minute, "how often the hourly rollups of analytics and scenarios are written (the hour in progress included)")
+	s.Duration(&c.flowRefresh, "noise-flow-refresh", time.Hour, "how often the noise model (noise map, scenarios) is rebuilt with the daily flows the traffic sensors measured over the last week")
 	s.Bool(&c.influxGzip, "influx-gzip", true, "gzip write requests")
 	s.String(&c.dataDir, "data-dir", "citytwin-data", "directory for the spool and the embedded broker's store")
 	s.String(&c.city, "city", "", "folder with the city's cartography (city.json naming GeoJSON layers); empty uses the generated demo city")
@@ -115,6 +117,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	set.SetOutput(stderr)
 	if err := set.Parse(args); err != nil {
 		return err
+	}
+	if c.flowRefresh <= 0 {
+		return fmt.Errorf("noise-flow-refresh: must be a positive duration, got %s", c.flowRefresh)
 	}
 	log, err := newLogger(stderr, c.logLevel, c.logFormat)
 	if err != nil {
@@ -270,7 +275,8 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return fmt.Errorf("dynamic noise map: %w", err)
 	}
-	(&web.NoiseMap{Model: noiseModel, Live: web.StateLevels{State: state}, Past: web.HistoryLevels{History: hist}}).Register(srv)
+	noiseMap := &web.NoiseMap{Model: noiseModel, Live: web.StateLevels{State: state}, Past: web.HistoryLevels{History: hist}}
+	noiseMap.Register(srv)
 	plan, err := planner.New(planner.Config{Logger: log}, city, state, hist, noiseModel)
 	if err != nil {
 		return err
@@ -315,6 +321,9 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 			rebuildState(bgCtx, hist, state, c.rebuild, log)
 		}
 		rebuilt.Store(true)
+		refresh := func(now time.Time) { refreshNoiseModel(bgCtx, hist, city, state, now, log, noiseMap, plan) }
+		refresh(time.Now())
+		every(bgCtx, c.flowRefresh, refresh)
 	})
 
 	pipeDone := make(chan error, 1)
