@@ -16,10 +16,19 @@ function block(title: string, bands: Band[], note?: string): HTMLElement {
 
 export function renderLegend(
   root: HTMLElement,
-  opts: { domains: Set<Domain>; areaMode: 'off' | 'noise' | 'air'; areaLevel: string; roads: boolean; refillVWC: number },
+  opts: {
+    domains: Set<Domain>;
+    areaMode: 'off' | 'noise' | 'air';
+    areaLevel: string;
+    roads: boolean;
+    refillVWC: number;
+    /** The noise map layer's own block (noisemap.ts), while the layer is on. */
+    noiseMap?: HTMLElement;
+  },
 ): void {
   const blocks: HTMLElement[] = [];
-  if (opts.domains.has('noise') || opts.areaMode === 'noise')
+  if (opts.noiseMap) blocks.push(opts.noiseMap);
+  if (opts.domains.has('noise') || opts.areaMode === 'noise' || opts.noiseMap)
     blocks.push(block('Noise LAeq, dB(A)', NOISE_BANDS, 'Class IV limits: 65 by day, 55 by night (DPCM 14/11/1997).'));
   if (opts.domains.has('air') || opts.areaMode === 'air')
     blocks.push(block('European Air Quality Index', AQI_BANDS, 'EEA bands of PM2.5, PM10, NO2, O3; the worst pollutant decides.'));

@@ -22,6 +22,7 @@ import { AlertsView } from './alerts';
 import { byId, el } from './dom';
 import { renderLegend } from './legend';
 import { MapView } from './map';
+import { NoiseMapLayer } from './noisemap';
 import { Pacer } from './pacer';
 import { Panel } from './panel';
 import { PlannerPanel } from './planner';
@@ -63,6 +64,8 @@ class App {
   private readonly alertsView: AlertsView;
   /** The planners' what-if panel (planner.ts), made once the city's layers are loaded. */
   planner?: PlannerPanel;
+  /** The dynamic noise map layer (noisemap.ts), made once the city's layers are loaded; tests read levelAt. */
+  noiseMap?: NoiseMapLayer;
   private enabled = new Set<Domain>(DOMAIN_LABELS.filter(([, , on]) => on).map(([d]) => d));
   private areaMode: AreaMode = 'air';
   private areaLevel: AreaLevel = 'neighbourhood';
@@ -131,6 +134,10 @@ class App {
       this.map.whenLoaded(),
     ]);
     this.map.addCity(Object.fromEntries(layers));
+    this.noiseMap = new NoiseMapLayer(this.map.map, { tenant: () => this.tenant, before: 'neighbourhood-line' });
+    this.noiseMap.setReplay(this.replayAt);
+    this.noiseMap.setOn(byId<HTMLInputElement>('layer-noisemap').checked);
+    this.legend();
     this.setupPlanner(Object.fromEntries(layers));
     // The layers' own indicators paint the map until the stream's first
     // snapshot arrives (and keep it useful without a stream).
@@ -234,6 +241,11 @@ class App {
       this.legend();
       this.subscribe();
     });
+    const noiseMap = byId<HTMLInputElement>('layer-noisemap');
+    noiseMap.addEventListener('change', () => {
+      this.noiseMap?.setOn(noiseMap.checked);
+      this.legend();
+    });
     const roads = byId<HTMLInputElement>('roads-congestion');
     roads.checked = this.roads;
     roads.addEventListener('change', () => {
@@ -273,6 +285,7 @@ class App {
       areaLevel: this.areaLevel,
       roads: this.roads,
       refillVWC: this.cfg.refillVWC,
+      noiseMap: this.noiseMap?.visible ? this.noiseMap.legend : undefined,
     });
   }
 
@@ -296,6 +309,7 @@ class App {
     this.scheduleAlerts();
     this.subscribe();
     void this.loadAlerts();
+    this.noiseMap?.tenantChanged();
     if (this.replayAt) void this.setReplay(this.replayAt);
   }
 
@@ -419,6 +433,7 @@ class App {
 
   private async setReplay(at: Date | undefined): Promise<void> {
     this.replayAbort?.abort();
+    this.noiseMap?.setReplay(at);
     if (!at) {
       this.replayAt = undefined;
       this.status.setReplay(undefined);
