@@ -100,6 +100,11 @@ export function openAlerts(tenant: string): Promise<Alert[]> {
   return getJSON(`api/v1/alerts?state=open&tenant=${encodeURIComponent(tenant)}`);
 }
 
+/** The alerts that were open at a past time (the replay's alerts panel). */
+export function alertsAt(at: Date, tenant: string, signal?: AbortSignal): Promise<Alert[]> {
+  return getJSON(`api/v1/alerts?at=${encodeURIComponent(at.toISOString())}&tenant=${encodeURIComponent(tenant)}`, { signal });
+}
+
 export function replay(at: Date, tenant: string, signal?: AbortSignal): Promise<ReplayAnswer> {
   return getJSON(`api/v1/replay?at=${encodeURIComponent(at.toISOString())}&tenant=${encodeURIComponent(tenant)}`, { signal });
 }

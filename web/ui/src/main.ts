@@ -55,6 +55,8 @@ class App {
   private replayAt?: Date;
   private replayAbort?: AbortController;
   private alerts = new Map<string, Alert>();
+  /** In replay: the alerts that were open at the replayed time (api.alertsAt), shown instead of the live ones. */
+  private replayAlerts?: Alert[];
   private mapStream?: StreamClient;
   private alertStream?: StreamClient;
   /** Draws what changed, at most once per frame and as often as the page affords (pacer.ts). */
@@ -340,9 +342,11 @@ class App {
 
   private renderAlerts(): void {
     this.alertsDirty = false;
-    this.alertsView.render(this.alerts.values());
+    // In replay the alerts open then, marked open (they may have closed since).
+    const shown = this.replayAlerts ? this.replayAlerts.map((a) => ({ ...a, open: true })) : [...this.alerts.values()];
+    this.alertsView.render(shown);
     const keys = new Set<string>();
-    for (const a of this.alerts.values()) if (a.featureKind !== 'sensor') keys.add(featureKey(a.featureKind, a.featureId));
+    for (const a of shown) if (a.featureKind !== 'sensor') keys.add(featureKey(a.featureKind, a.featureId));
     this.map.setAlerted(keys);
   }
 
@@ -436,6 +440,8 @@ class App {
     this.noiseMap?.setReplay(at);
     if (!at) {
       this.replayAt = undefined;
+      this.replayAlerts = undefined;
+      this.scheduleAlerts();
       this.status.setReplay(undefined);
       document.body.dataset.replay = '';
       this.redrawSensors();
@@ -448,9 +454,17 @@ class App {
     this.replayAbort = ac;
     document.body.dataset.replay = 'loading';
     try {
-      const ans = await api.replay(at, this.tenant, ac.signal);
+      const [ans, alerts] = await Promise.all([
+        api.replay(at, this.tenant, ac.signal),
+        api.alertsAt(at, this.tenant, ac.signal).catch((e: unknown) => {
+          if (!ac.signal.aborted) console.warn(`citytwin: alerts at ${at.toISOString()} unavailable: ${String(e)}`);
+          return [] as Alert[];
+        }),
+      ]);
       if (ac.signal.aborted) return;
       this.replayAt = at;
+      this.replayAlerts = alerts;
+      this.scheduleAlerts();
       this.replayStore.replaceAll(ans.sensors, ans.features);
       this.status.setReplay(at);
       document.body.dataset.replay = at.toISOString();

@@ -13,7 +13,7 @@
 //   2. a reading published over MQTT recolours its sensor on the map (the latency is reported);
 //   3. clicking the sensor opens its panel, whose chart has points;
 //   4. an alert raised by a published value appears in the alerts panel, and clicking it zooms there;
-//   5. replay shows the sensor's earlier value, and "Back to live" the current one;
+//   5. replay shows the sensor's earlier value and the alerts open then, and "Back to live" the current ones;
 //   6. when the WebSocket drops, the status bar shows reconnecting then live, and readings arrive again;
 //   7. on a phone viewport, tapping a sensor opens its bottom sheet.
 // Output: one line per check ("ok - …" or "not ok - …"), then "N passed, N failed".
@@ -38,6 +38,8 @@ const NOISE_BELOW_45 = '#2e9e44';
 
 const NOISE_ID = 'urn:ngsi-ld:NoiseLevelObserved:ui-test-n1';
 const AIR_ID = 'urn:ngsi-ld:AirQualityObserved:ui-test-a1';
+// A station far away whose alert opened 45 min ago (replay lists it).
+const PAST_AIR_ID = 'urn:ngsi-ld:AirQualityObserved:ui-test-a0';
 
 const results = [];
 const problems = { console: [], failed: [], http: [], external: [], pageErrors: [] };
@@ -81,7 +83,7 @@ function watch(page, label) {
   page.on('requestfailed', (r) => {
     // The page aborts a chart or replay request that a newer one supersedes
     // (panel.ts, main.ts): by design, not a failure.
-    if (r.failure()?.errorText === 'net::ERR_ABORTED' && /\/(ngsi-ld\/v1\/temporal\/|api\/v1\/replay\?)/.test(r.url())) return;
+    if (r.failure()?.errorText === 'net::ERR_ABORTED' && /\/(ngsi-ld\/v1\/temporal\/|api\/v1\/replay\?|api\/v1\/alerts\?at=)/.test(r.url())) return;
     problems.failed.push(`${label}: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`);
   });
   page.on('response', (r) => {
@@ -112,9 +114,9 @@ function noise(laeq, at, loc) {
   };
 }
 
-function air(no2, at, loc) {
+function air(no2, at, loc, id = AIR_ID) {
   return {
-    id: AIR_ID,
+    id,
     type: 'AirQualityObserved',
     no2: { type: 'Property', value: no2, unitCode: 'GQ', observedAt: at.toISOString() },
     location: { type: 'GeoProperty', value: { type: 'Point', coordinates: loc } },
@@ -143,6 +145,17 @@ const now0 = Date.now();
 const past = [];
 for (let m = 60; m >= 21; m--) past.push(noise(40, new Date(now0 - m * 60_000), noiseLoc));
 await publish(`ngsi/${tenant}/noise/ui-test-n1`, past);
+// 45 min ago a station at the far end of the city measured 400 µg/m³ NO2:
+// an alert opened then (EU 1-h limit 200).
+let far = roads.features[0];
+let farD = -1;
+for (const f of roads.features) {
+  const [a] = f.geometry.type === 'LineString' ? f.geometry.coordinates : [centre];
+  const d = (a[0] - centre[0]) ** 2 + (a[1] - centre[1]) ** 2;
+  if (d > farD) [far, farD] = [f, d];
+}
+const pastAirLoc = far.geometry.coordinates[0];
+await publish(`ngsi/${tenant}/air/ui-test-a0`, air(400, new Date(now0 - 45 * 60_000), pastAirLoc, PAST_AIR_ID));
 
 function bbox(features) {
   const b = [Infinity, Infinity, -Infinity, -Infinity];
@@ -264,12 +277,17 @@ await check('an alert raised by a published value appears, and clicking it zooms
   await shot(desktop, '3-alert');
 });
 
-await check('replay shows the earlier value, and back to live the current one', async () => {
+await check('replay shows the earlier value and the alerts open then, and back to live the current ones', async () => {
   const p = await focus(desktop, noiseLoc);
   await desktop.mouse.click(p.x, p.y);
   await desktop.waitForSelector(`#panel:not([hidden])[data-id="${NOISE_ID}"]`, { timeout: 5_000 });
   await desktop.locator('#replay-slider').fill('-30');
   await desktop.waitForFunction(() => /^\d{4}-/.test(document.body.dataset.replay ?? ''), null, { timeout: 15_000 });
+  // The alerts panel lists what was open 30 min ago: the far station's
+  // alert (opened at −45 min), not the one raised just now.
+  await desktop.locator(`#alerts-list button.alert[data-sensors~="${PAST_AIR_ID}"]`).waitFor({ state: 'attached', timeout: 5_000 });
+  if ((await desktop.locator(`#alerts-list button.alert[data-sensors~="${AIR_ID}"]`).count()) !== 0)
+    throw new Error('replay at −30 min lists the alert raised just now');
   await waitColor(desktop, NOISE_ID, NOISE_BELOW_45, 5_000);
   const headline = await desktop.locator('#panel .headline').innerText();
   if (!headline.includes('40.0 dB(A)')) throw new Error(`replayed panel headline ${JSON.stringify(headline)}, want 40.0 dB(A)`);
@@ -279,6 +297,7 @@ await check('replay shows the earlier value, and back to live the current one', 
   await shot(desktop, '4-replay');
   await desktop.locator('#btn-live').click();
   await waitColor(desktop, NOISE_ID, NOISE_75, 5_000);
+  await desktop.locator(`#alerts-list button.alert[data-sensors~="${AIR_ID}"]`).waitFor({ state: 'attached', timeout: 5_000 });
   await desktop.waitForSelector('#st-conn[data-state=live]', { timeout: 5_000 });
 });
 
