@@ -72,6 +72,17 @@ type Config struct {
 	// order, from a single goroutine, after they are durable. It must not block
 	// for long (the twin applies them in memory).
 	Observe func([]twin.Observation)
+	// Live, when set, receives the observations as soon as they are
+	// accepted (decoded, checked and linked), before they are durable, in
+	// arrival order, from the single goroutine that forms the batches: the
+	// live map and alerts see a reading without waiting for its write
+	// (DESIGN.md's data flow: normalize feeds the writer and the twin).
+	// Nothing is lost by it: a reading not yet durable when citytwin dies is
+	// unacknowledged and redelivered, and applied again (same value and
+	// time). A reading InfluxDB later refuses (a conflict the kind check
+	// could not see) has been shown. It must not block for long, nor keep
+	// the slice.
+	Live func([]twin.Observation)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -137,6 +148,7 @@ type Pipeline struct {
 	degraded atomic.Bool // InfluxDB failed recently: spool new batches directly
 	kinds    map[string]twin.Kind
 	nextSeq  uint64
+	live     []twin.Observation // accepted since the last Live call (batcher only)
 }
 
 type received struct {
@@ -356,6 +368,11 @@ func (p *Pipeline) batcher() {
 			}
 		}
 		p.in.release(items)
+		if len(p.live) > 0 {
+			p.cfg.Live(p.live)
+			clear(p.live) // drop references to the decoders' memory
+			p.live = p.live[:0]
+		}
 	}
 	for {
 		select {
@@ -410,6 +427,9 @@ func (p *Pipeline) accept(b *batch, r received) {
 			b.buf = appendLine(b.buf, o)
 			b.points++
 			b.obs = append(b.obs, *o)
+			if p.cfg.Live != nil {
+				p.live = append(p.live, *o)
+			}
 			p.m.accepted(o.Domain)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/citytwin/citytwin/ingest"
+	"github.com/citytwin/citytwin/twin"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -361,5 +363,62 @@ func TestFullSpoolHoldsAcks(t *testing.T) {
 	stop()
 	if got := store.distinct(); got != 40 {
 		t.Errorf("stored %d distinct points, want 40", got)
+	}
+}
+
+// gatedStore holds every write until open is closed.
+type gatedStore struct {
+	fakeStore
+	open chan struct{}
+}
+
+func (s *gatedStore) Write(ctx context.Context, body []byte) error {
+	<-s.open
+	return s.fakeStore.Write(ctx, body)
+}
+
+// TestLiveBeforeDurable: Live sees accepted readings while their write is
+// still pending; Observe and the acks follow the write.
+func TestLiveBeforeDurable(t *testing.T) {
+	store := &gatedStore{open: make(chan struct{})}
+	acks := &ackLog{}
+	var mu sync.Mutex
+	var live, observed []float64
+	cfg := ingest.Config{
+		Live: func(obs []twin.Observation) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, o := range obs {
+				live = append(live, o.Attrs[0].Num)
+			}
+		},
+		Observe: func(obs []twin.Observation) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, o := range obs {
+				observed = append(observed, o.Attrs[0].Num)
+			}
+		},
+	}
+	p, _, stop := start(t, cfg, store, &fakeSink{})
+	for i := range 3 {
+		p.Handle(&fakeMsg{topic: "ngsi/milano/noise/x", payload: noise(i, float64(50+i)), id: i, log: acks})
+	}
+	p.Handle(&fakeMsg{topic: "ngsi/milano/noise/x", payload: []byte(`{"id":"bad","type":"NoiseLevelObserved","LAeq":-1}`), id: 3, log: acks})
+	got := func() ([]float64, []float64) {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(live), slices.Clone(observed)
+	}
+	waitFor(t, "the live readings", func() bool { l, _ := got(); return len(l) == 3 })
+	time.Sleep(50 * time.Millisecond)
+	if l, o := got(); !slices.Equal(l, []float64{50, 51, 52}) || len(o) != 0 || len(acks.get()) != 0 {
+		t.Fatalf("while the write is pending: live %v, observed %v, acks %v; want the 3 good readings live, nothing observed or acknowledged", l, o, acks.get())
+	}
+	close(store.open)
+	waitFor(t, "the acks", func() bool { return len(acks.get()) == 4 })
+	stop()
+	if _, o := got(); !slices.Equal(o, []float64{50, 51, 52}) {
+		t.Fatalf("observed %v after the write, want 50 51 52", o)
 	}
 }

@@ -48,6 +48,7 @@ type serveConfig struct {
 	influxGzip     bool
 	rollupInterval time.Duration
 	flowRefresh    time.Duration
+	liveOnAccept   bool
 	dataDir        string
 	pipeline       ingest.Config
 	drainTimeout   time.Duration
@@ -92,6 +93,7 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.Strings(&c.anonymous, "mqtt-anonymous-publish", []string{"ngsi/#"}, "embedded broker: topic filters clients without credentials may publish to (NGSI data); vendors use their group's credentials")
 	s.Float(&c.roadMetres, "link-road-metres", 50, "a traffic, noise or air sensor is linked to the nearest road segment within this distance")
 	s.Int64(&c.pipeline.SpoolMaxBytes, "spool-max-bytes", 8<<30, "cap of the local spool; when full, messages wait unacknowledged in the broker; negative: no cap")
+	s.Bool(&c.liveOnAccept, "live-on-accept", true, "update the twin, live map and alerts when a reading is accepted, before it is stored (false: once stored, a batch later)")
 	s.Int(&c.pipeline.BatchSize, "batch-size", 5000, "points per InfluxDB write")
 	s.Duration(&c.pipeline.FlushInterval, "flush-interval", 100*time.Millisecond, "longest wait before a partial batch is written")
 	s.Int(&c.pipeline.Writers, "writers", 2, "concurrent InfluxDB writes")
@@ -232,13 +234,23 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		return err
 	}
 	c.pipeline.SpoolDir = filepath.Join(c.dataDir, "spool")
-	c.pipeline.Observe = func(obs []twin.Observation) {
+	live := func(obs []twin.Observation) {
 		state.Apply(obs)
-		roller.Observe(obs)
 		feed.Publish(obs) // after Apply: the feed reads the state at the next flush
 		changed := alerts.Apply(obs)
 		feed.PublishAlerts(changed)
 		am.report(changed, sub, log)
+	}
+	if c.liveOnAccept {
+		// The twin, the live map and alerts as soon as a reading is
+		// accepted; the rollups (history) once it is stored.
+		c.pipeline.Live = live
+		c.pipeline.Observe = roller.Observe
+	} else {
+		c.pipeline.Observe = func(obs []twin.Observation) {
+			live(obs)
+			roller.Observe(obs)
+		}
 	}
 	c.pipeline.ErrorTopicFor = ingest.IoTAgentErrorTopic(c.pipeline.ErrorTopicPrefix)
 	decoder := ingest.TopicDecoder{NGSI: ingest.NGSIDecoder{}, IoTAgent: &ingest.IoTAgentDecoder{Registry: devices,
