@@ -54,7 +54,7 @@ var (
 	fanoutModes       = flag.String("fanout.modes", "partial,full", "TestFanout: delta encodings compared: partial (only what changed), full (-ws-full-deltas)")
 	fanoutFlush       = flag.Duration("fanout.flush", 100*time.Millisecond, "TestFanout: citytwin's -ws-flush-interval")
 	fanoutCompression = flag.Bool("fanout.compression", true, "TestFanout: permessage-deflate (server and clients)")
-	fanoutProbes      = flag.Int("fanout.probes", 50, "TestFanout: wsload clients that decode every message and measure latency")
+	fanoutProbes      = flag.Int("fanout.probes", 5, "TestFanout: wsload clients that decode every message and measure latency (each decodes ~1 MB/s of whole-city deltas: many probes measure the load generator on a small machine)")
 	fanoutJSON        = flag.String("fanout.json", "", "TestFanout: write every run's results to this file")
 	fanoutEnv         = flag.String("fanout.env", "", "TestFanout: more settings of citytwin serve, KEY=value comma-separated (e.g. CITYTWIN_FLUSH_INTERVAL=20ms)")
 	fanoutProfile     = flag.String("fanout.profile", "", "TestFanout: save a CPU profile of citytwin (the middle half of each run) into this directory")
