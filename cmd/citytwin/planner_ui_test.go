@@ -33,17 +33,23 @@ const plannerTenant = "planner"
 // its embedded broker and a real InfluxDB holding a known synthetic history.
 //
 // The history: 72 hourly rollups (measurement citytwin_hourly, the schema of
-// package rollup) ending at the current hour, for five sensors placed on the
+// package rollup) ending at the current hour, for six sensors placed on the
 // demo city in one neighbourhood N that has a park: a noise sensor 11 m from
 // a road R of N at 66 dB(A) from 07 to 23 (Europe/Rome) and 56 at night, a
-// traffic sensor on R at 600 veh/h and 45 km/h, an air station at 40 µg/m³
-// NO2, a soil sensor in the park at 0.25 m³/m³ and a weather station (18–30
-// °C, RH 40–80 %, 2 m/s, 250 W/m², no rain). One NGSI reading per sensor over
-// MQTT first places them in the live twin, whose locations the planner uses.
+// traffic sensor on R at 600 veh/h and 45 km/h, a traffic sensor on another
+// road D of N at 300 veh/h (the detour), an air station at 40 µg/m³ NO2, a
+// soil sensor in the park at 0.25 m³/m³ and a weather station (18–30 °C, RH
+// 40–80 %, 2 m/s, 250 W/m², no rain). One NGSI reading per sensor over MQTT
+// first places them in the live twin, whose locations the planner uses.
 //
 // With flow −30 % on N every road of N changes its emission by
 // 10·lg(0.7) = −1.549 dB whatever its flow and mix (CNOSSOS-EU, flow term
 // only), and N's Lden falls, since its noise sensor hears R.
+//
+// Closing R with 60 % of its flow diverted onto D: R's flow after is 0, D's
+// 300 + 0.6 × 600 = 660 veh/h, and D's emission changes by
+// 10·lg(660/300) = +3.424 dB (the script computes these from PLAN_ROAD_FLOW
+// and PLAN_DETOUR_FLOW, the flows written here).
 //
 // Screenshots and result.json go to $CITYTWIN_ARTIFACTS/planner (else the
 // test's temporary directory). Needs what TestDashboard needs.
@@ -72,8 +78,8 @@ func TestPlannerPanel(t *testing.T) {
 		t.Fatal(err)
 	}
 	fx := choosePlannerFixture(t, city)
-	t.Logf("neighbourhood %s (district %s), road %s, park %s; neighbourhood without park: %q",
-		fx.Neighbourhood, fx.District, fx.Road, fx.Park, fx.NoPark)
+	t.Logf("neighbourhood %s (district %s), road %s, detour road %s, park %s; neighbourhood without park: %q",
+		fx.Neighbourhood, fx.District, fx.Road, fx.Detour, fx.Park, fx.NoPark)
 	publishPlannerSensors(t, ct.MQTTURL, base, fx)
 	end := time.Now().Truncate(time.Hour)
 	db.Write(t, plannerHistory(fx, end.Add(-72*time.Hour), 72))
@@ -94,6 +100,10 @@ func TestPlannerPanel(t *testing.T) {
 		"PLAN_NO_PARK="+fx.NoPark,
 		fmt.Sprintf("PLAN_CLICK=%f,%f", fx.Noise[0], fx.Noise[1]),
 		fmt.Sprintf("PLAN_ROAD_POINT=%f,%f", fx.RoadPoint[0], fx.RoadPoint[1]),
+		"PLAN_DETOUR_ROAD="+fx.Detour,
+		fmt.Sprintf("PLAN_DETOUR_POINT=%f,%f", fx.DetourPoint[0], fx.DetourPoint[1]),
+		fmt.Sprintf("PLAN_ROAD_FLOW=%g", plannerRoadFlow),
+		fmt.Sprintf("PLAN_DETOUR_FLOW=%g", plannerDetourFlow),
 	)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -140,26 +150,55 @@ func browserTools(t *testing.T) (node, chromium, uiDir string) {
 // plannerFixture is where the test's sensors stand on the demo city.
 type plannerFixture struct {
 	Neighbourhood, District, Road, Park string
+	// Detour is a second road of the neighbourhood, with its own traffic
+	// sensor: the one that takes R's diverted traffic.
+	Detour string
 	// NoPark is a neighbourhood without any green area ("" if none).
 	NoPark string
 	// Noise is the noise, traffic and air sensors' place, 11 m north of
 	// RoadPoint, the middle of R's first segment; Soil is inside the park.
-	Noise, RoadPoint, Soil orb.Point
-	Links                  map[string]geo.Links // by entity id
+	// DetourSensor is 11 m north of DetourPoint, the middle of D's first
+	// segment.
+	Noise, RoadPoint, Soil, DetourSensor, DetourPoint orb.Point
+	Links                                             map[string]geo.Links // by entity id
 }
 
 // The test's sensors: entity id and type.
 var plannerSensors = [][2]string{
 	{"urn:ngsi-ld:NoiseLevelObserved:plan-n1", "NoiseLevelObserved"},
 	{"urn:ngsi-ld:TrafficFlowObserved:plan-t1", "TrafficFlowObserved"},
+	{plannerDetourSensor, "TrafficFlowObserved"},
 	{"urn:ngsi-ld:AirQualityObserved:plan-a1", "AirQualityObserved"},
 	{"urn:ngsi-ld:GreenspaceRecord:plan-s1", "GreenspaceRecord"},
 	{"urn:ngsi-ld:WeatherObserved:plan-w1", "WeatherObserved"},
 }
 
+// plannerDetourSensor is the traffic sensor on the detour road D.
+const plannerDetourSensor = "urn:ngsi-ld:TrafficFlowObserved:plan-t2"
+
+// The hourly flows (intensity_sum, vehicles per hour) of the history on R
+// and on the detour road D.
+const (
+	plannerRoadFlow   = 600.0
+	plannerDetourFlow = 300.0
+)
+
+// at is where a sensor of the fixture stands.
+func (fx plannerFixture) at(id, typ string) orb.Point {
+	switch {
+	case id == plannerDetourSensor:
+		return fx.DetourSensor
+	case typ == "AirQualityObserved":
+		return orb.Point{fx.Noise[0] + 0.0002, fx.Noise[1]}
+	case typ == "GreenspaceRecord", typ == "WeatherObserved":
+		return fx.Soil
+	}
+	return fx.Noise
+}
+
 // choosePlannerFixture takes the first neighbourhood (in the city's order)
-// with a park whose middle lies in it and a road whose middle, moved 11 m
-// north, still links to that neighbourhood and road.
+// with a park whose middle lies in it and two roads whose middles, moved
+// 11 m north, still link to that neighbourhood and road (R, then D).
 func choosePlannerFixture(t *testing.T, city *geo.City) plannerFixture {
 	t.Helper()
 	var fx plannerFixture
@@ -182,6 +221,11 @@ func choosePlannerFixture(t *testing.T, city *geo.City) plannerFixture {
 		if park == nil {
 			continue
 		}
+		type placed struct {
+			road, district string
+			mid, p         orb.Point
+		}
+		var roads []placed
 		for _, r := range city.Intersecting(geo.KindRoad, n.Geometry) {
 			ls, ok := r.Geometry.(orb.LineString)
 			if !ok || len(ls) < 2 {
@@ -193,25 +237,23 @@ func choosePlannerFixture(t *testing.T, city *geo.City) plannerFixture {
 			if l.Neighbourhood != n.ID || l.Road != r.ID || l.GreenArea != "" {
 				continue
 			}
-			fx.Neighbourhood, fx.District, fx.Road, fx.Park = n.ID, l.District, r.ID, park.ID
-			fx.RoadPoint, fx.Noise, fx.Soil = mid, p, soil
-			break
+			if roads = append(roads, placed{r.ID, l.District, mid, p}); len(roads) == 2 {
+				break
+			}
 		}
+		if len(roads) < 2 {
+			continue
+		}
+		r, d := roads[0], roads[1]
+		fx.Neighbourhood, fx.District, fx.Road, fx.Park, fx.Detour = n.ID, r.district, r.road, park.ID, d.road
+		fx.RoadPoint, fx.Noise, fx.Soil, fx.DetourPoint, fx.DetourSensor = r.mid, r.p, soil, d.mid, d.p
 	}
 	if fx.Neighbourhood == "" {
-		t.Fatal("the demo city has no neighbourhood with a park and a road to place the test's sensors")
+		t.Fatal("the demo city has no neighbourhood with a park and two roads to place the test's sensors")
 	}
-	air := orb.Point{fx.Noise[0] + 0.0002, fx.Noise[1]}
 	fx.Links = map[string]geo.Links{}
 	for _, s := range plannerSensors {
-		at := fx.Noise
-		switch s[1] {
-		case "AirQualityObserved":
-			at = air
-		case "GreenspaceRecord", "WeatherObserved":
-			at = fx.Soil
-		}
-		fx.Links[s[0]] = city.Link(at, nil, 50)
+		fx.Links[s[0]] = city.Link(fx.at(s[0], s[1]), nil, 50)
 	}
 	return fx
 }
@@ -227,18 +269,18 @@ func publishPlannerSensors(t *testing.T, mqttURL, base string, fx plannerFixture
 	defer pub.Disconnect(100)
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	for _, s := range plannerSensors {
-		at, attrs, domain := fx.Noise, "", ""
+		at, attrs, domain := fx.at(s[0], s[1]), "", ""
 		switch s[1] {
 		case "NoiseLevelObserved":
 			attrs, domain = `"LAeq":60`, "noise"
 		case "TrafficFlowObserved":
 			attrs, domain = `"intensity":10,"averageVehicleSpeed":45`, "traffic"
 		case "AirQualityObserved":
-			at, attrs, domain = orb.Point{fx.Noise[0] + 0.0002, fx.Noise[1]}, `"no2":40`, "air"
+			attrs, domain = `"no2":40`, "air"
 		case "GreenspaceRecord":
-			at, attrs, domain = fx.Soil, `"soilMoistureVwc":0.25`, "irrigation"
+			attrs, domain = `"soilMoistureVwc":0.25`, "irrigation"
 		case "WeatherObserved":
-			at, attrs, domain = fx.Soil, `"temperature":24,"relativeHumidity":0.6`, "weather"
+			attrs, domain = `"temperature":24,"relativeHumidity":0.6`, "weather"
 		}
 		body := fmt.Sprintf(`{"id":%q,"type":%q,"dateObserved":%q,%s,"location":{"type":"Point","coordinates":[%f,%f]}}`,
 			s[0], s[1], now, attrs, at[0], at[1])
@@ -290,8 +332,8 @@ func publishPlannerSensors(t *testing.T, mqttURL, base string, fx plannerFixture
 }
 
 // plannerHistory is the synthetic history as line protocol: one rollup
-// point per sensor and hour from start, tagged with the sensor's links as
-// package rollup tags them.
+// point per sensor and hour from start, tagged with the sensor's links and
+// with its location field as package rollup writes them.
 func plannerHistory(fx plannerFixture, start time.Time, hours int) string {
 	rome, err := time.LoadLocation("Europe/Rome")
 	if err != nil {
@@ -312,12 +354,20 @@ func plannerHistory(fx plannerFixture, start time.Time, hours int) string {
 			case "AirQualityObserved":
 				fields = "no2=40,no2_n=60"
 			case "TrafficFlowObserved":
-				fields = "intensity_sum=600,intensity=10,averageVehicleSpeed=45,occupancy=0.2"
+				flow := plannerRoadFlow
+				if s[0] == plannerDetourSensor {
+					flow = plannerDetourFlow
+				}
+				fields = fmt.Sprintf("intensity_sum=%g,intensity=%g,averageVehicleSpeed=45,occupancy=0.2", flow, flow/60)
 			case "GreenspaceRecord":
 				fields = "soilMoistureVwc=0.25"
 			case "WeatherObserved":
 				fields = "temperature_max=30,temperature_min=18,relativeHumidity=0.6,relativeHumidity_max=0.8,relativeHumidity_min=0.4,windSpeed=2,solarRadiation=250,precipitation_sum=0"
 			}
+			// The hour's last location, GeoJSON text as package rollup writes
+			// it: the planner's baseline finds entities and their links by it.
+			at := fx.at(s[0], s[1])
+			fields += fmt.Sprintf(`,%s="{\"type\":\"Point\",\"coordinates\":[%f,%f]}"`, history.LocationField, at[0], at[1])
 			l := fx.Links[s[0]]
 			tags := fmt.Sprintf("entity_id=%s,tenant=%s,type=%s", s[0], plannerTenant, s[1])
 			for _, kv := range [][2]string{{"district", l.District}, {"neighbourhood", l.Neighbourhood}, {"road", l.Road}, {"greenspace", l.GreenArea}} {

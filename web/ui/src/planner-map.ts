@@ -3,8 +3,9 @@
 // id starts with "plan-", added when the panel opens and removed when it
 // closes, so the live layers (map.ts) are never touched:
 //
-//   plan-result   the last result: roads, areas, green areas with a "color" (planner-model.ts, resultFeatures)
-//   plan-select   the selected areas, roads and parks
+//   plan-result   the last result: roads, areas, green areas with a "color" (planner-model.ts, resultFeatures);
+//                 detour roads ("diverted") outlined in DETOUR_COLOR, closed roads dashed
+//   plan-select   the selected areas, roads and parks, and the detour roads (layer "detour")
 //   plan-draft    the polygon being drawn (its vertices, outline and fill)
 //
 // Picking works on the city's GeoJSON (the features of /api/v1/layers that
@@ -16,7 +17,7 @@ import type { GeoJSONSource, LayerSpecification, Map as MlMap } from 'maplibre-g
 
 import type { LayerFeature } from './api';
 import { geometryBounds } from './map';
-import { linesOf, pointInGeometry, segmentDistance, type Selection, type SelectionKind } from './planner-model';
+import { DETOUR_COLOR, linesOf, pointInGeometry, segmentDistance, type Selection, type SelectionKind } from './planner-model';
 import type { BBox, FeatureKind } from './types';
 
 const RESULT = 'plan-result';
@@ -105,6 +106,18 @@ export class PlanMap {
       layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: { 'line-color': '#1d2733', 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 4, 16, 12] as never },
     });
+    // A detour road (it takes diverted traffic): a wider magenta outline around its colour, in place of the dark casing.
+    add({
+      id: 'plan-result-road-detour',
+      type: 'line',
+      source: RESULT,
+      filter: ['all', layerIs('road'), ['==', ['get', 'diverted'], true]] as never,
+      layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: {
+        'line-color': DETOUR_COLOR,
+        'line-width': ['interpolate', ['linear'], ['zoom'], 11, 7, 16, 18] as never,
+      },
+    });
     add({
       id: 'plan-result-road',
       type: 'line',
@@ -126,6 +139,13 @@ export class PlanMap {
       filter: layerIs('road'),
       layout: { 'line-cap': 'round' },
       paint: { 'line-color': '#1f6fd1', 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 3, 16, 11] as never, 'line-opacity': 0.55 },
+    });
+    add({
+      id: 'plan-select-detour',
+      type: 'line',
+      source: SELECT,
+      filter: layerIs('detour'),
+      paint: { 'line-color': DETOUR_COLOR, 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 3, 16, 11] as never, 'line-opacity': 0.8, 'line-dasharray': [1.5, 0.8] },
     });
     add({ id: 'plan-draft-fill', type: 'fill', source: DRAFT, filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#7b3294', 'fill-opacity': 0.12 } });
     add({ id: 'plan-draft-line', type: 'line', source: DRAFT, filter: ['!=', ['geometry-type'], 'Point'], paint: { 'line-color': '#7b3294', 'line-width': 2 } });
@@ -157,18 +177,20 @@ export class PlanMap {
     return this.resultData;
   }
 
-  setSelection(sel: Selection): void {
+  /** Shows the selection and the detour roads (ids of roads, drawn as layer "detour"). */
+  setSelection(sel: Selection, detours: string[] = []): void {
     const features: GeoJSON.Feature[] = [];
-    const add = (kind: string, ids: string[]) => {
+    const add = (kind: string, ids: string[], layer = kind) => {
       for (const id of ids) {
         const geometry = this.geometryOf(kind, id);
-        if (geometry) features.push({ type: 'Feature', geometry, properties: { layer: kind, id } });
+        if (geometry) features.push({ type: 'Feature', geometry, properties: { layer, id } });
       }
     };
     add('district', sel.districts);
     add('neighbourhood', sel.neighbourhoods);
     add('greenarea', sel.greenAreas);
     add('road', sel.roads);
+    add('road', detours, 'detour');
     this.selectData = { type: 'FeatureCollection', features };
     (this.map.getSource(SELECT) as GeoJSONSource | undefined)?.setData(this.selectData);
     const pts = sel.polygon;

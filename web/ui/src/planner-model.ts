@@ -31,7 +31,13 @@ export interface Spec {
     roads?: string[];
     greenAreas?: string[];
   };
-  traffic?: { flowChangePct: number; speedChangePct?: number; close?: string[] };
+  traffic?: {
+    flowChangePct: number;
+    speedChangePct?: number;
+    close?: string[];
+    /** Road id → percent of the closed roads' total flow moved onto it; the shares sum to at most 100. */
+    divert?: Record<string, number>;
+  };
   air?: { backgroundShare?: number };
   noise?: { periods?: string; limitClass?: string };
   irrigation?: { horizonDays?: number; policies?: PolicySpec[] };
@@ -103,10 +109,11 @@ export interface Result {
   baseline: { start: string; end: string };
   assumptions: string[];
   timing: { totalMs: number; influxMs: number; points: number };
+  /** Go's nil slices come as null: a run without noise sensors has areas null. */
   traffic?: {
-    roads: RoadResult[];
-    areas: AreaResult[];
-    sensors: unknown[];
+    roads: RoadResult[] | null;
+    areas: AreaResult[] | null;
+    sensors: unknown[] | null;
     totals: {
       roadsChanged: number;
       roadsClosed: number;
@@ -231,6 +238,77 @@ export function selectionSize(sel: Selection): number {
   return sel.districts.length + sel.neighbourhoods.length + sel.roads.length + sel.greenAreas.length + (sel.polygon.length ? 1 : 0);
 }
 
+/** A road taking a share of the closed roads' traffic: pct percent of their total flow. */
+export interface Detour {
+  road: string;
+  pct: number;
+}
+
+/**
+ * total percent split into n shares in steps of 0.1 %, as even as can be
+ * and summing to total exactly in tenths: the first shares take the
+ * remainder (100 / 3 → 33.4, 33.3, 33.3).
+ */
+export function splitEvenly(total: number, n: number): number[] {
+  if (n <= 0) return [];
+  if (!Number.isFinite(total)) return Array(n).fill(total);
+  const tenths = Math.round(total * 10);
+  const base = Math.floor(tenths / n);
+  const rem = tenths - base * n;
+  return Array.from({ length: n }, (_, i) => (base + (i < rem ? 1 : 0)) / 10);
+}
+
+/** Gives the detours the even split of the total (after a road is added or removed, or the total changes). */
+export function resplitDetours(t: PlanForm['traffic']): void {
+  const shares = splitEvenly(t.detourTotalPct, t.detours.length);
+  t.detours.forEach((d, i) => (d.pct = shares[i]));
+}
+
+/** Adds a detour road or removes it, then splits the total evenly again; answers whether it is a detour now. */
+export function toggleDetour(t: PlanForm['traffic'], road: string): boolean {
+  const i = t.detours.findIndex((d) => d.road === road);
+  if (i >= 0) t.detours.splice(i, 1);
+  else t.detours.push({ road, pct: 0 });
+  resplitDetours(t);
+  return i < 0;
+}
+
+/** The sum of the detours' shares, percent (non-finite shares left out). */
+export function detourSum(t: PlanForm['traffic']): number {
+  return t.detours.reduce((s, d) => s + (Number.isFinite(d.pct) ? d.pct : 0), 0);
+}
+
+/** The server's tolerance on the sum of the shares (planner/spec.go: sum > 100+1e-9). */
+const DIVERT_SUM_SLACK = 1e-9;
+
+/**
+ * traffic.divert as the form gives it, checked as the server checks it
+ * (planner/spec.go Validate, planner/traffic.go): each share within
+ * 0..100 percent exclusive of 0 (traffic.divert.<road>), the shares
+ * summing to at most 100 (traffic.divert), no detour among the closed
+ * roads (traffic.divert.<road>). Undefined without detours or when the
+ * selected roads are not closed.
+ */
+export function divertOf(form: PlanForm): { divert?: Record<string, number>; errors: FieldError[] } {
+  const t = form.traffic;
+  const errors: FieldError[] = [];
+  if (!t.on || !t.closeSelected || !t.detours.length) return { errors };
+  const closed = form.selection.roads;
+  const divert: Record<string, number> = {};
+  for (const d of t.detours) {
+    const field = `traffic.divert.${d.road}`;
+    if (!Number.isFinite(d.pct) || d.pct <= 0 || d.pct > 100) {
+      errors.push({ field, rule: `must be a share within 0..100 percent (exclusive of 0), got ${Number.isFinite(d.pct) ? d.pct : 'no number'}` });
+    } else if (closed.includes(d.road)) {
+      errors.push({ field, rule: 'is closed: traffic cannot be diverted onto a closed road' });
+    }
+    divert[d.road] = d.pct;
+  }
+  const sum = detourSum(t);
+  if (sum > 100 + DIVERT_SUM_SLACK) errors.push({ field: 'traffic.divert', rule: `shares must sum to at most 100 percent, got ${Number(sum.toFixed(6))}` });
+  return errors.length ? { errors } : { divert, errors };
+}
+
 export interface PolicyForm {
   policy: 'threshold' | 'fixed' | 'rain-skip';
   everyDays: number;
@@ -250,6 +328,14 @@ export interface PlanForm {
     speedChangePct: number;
     /** Close the roads selected on the map (traffic.close). */
     closeSelected: boolean;
+    /**
+     * Detour roads, in the order picked, each with its share (percent) of
+     * the closed roads' total flow (traffic.divert); written only with
+     * closeSelected, kept otherwise so that ticking it again restores them.
+     */
+    detours: Detour[];
+    /** The total the detours share evenly when one is added or removed (form only: the spec has the shares). */
+    detourTotalPct: number;
     /** The NO2 background share 0–1; undefined: estimated by citytwin. */
     backgroundShare?: number;
   };
@@ -264,7 +350,7 @@ export function defaultForm(tenant: string): PlanForm {
     tenant,
     baseline: { mode: 'last7', days: 7 },
     selection: emptySelection(),
-    traffic: { on: true, flowChangePct: 0, speedChangePct: 0, closeSelected: false },
+    traffic: { on: true, flowChangePct: 0, speedChangePct: 0, closeSelected: false, detours: [], detourTotalPct: 100 },
     noise: { periods: 'eu', limitClass: 'IV' },
     irrigation: {
       on: false,
@@ -336,6 +422,9 @@ export function buildSpec(form: PlanForm, purpose: 'run' | 'save'): { spec?: Spe
     if (t.closeSelected) {
       if (!s.roads.length) bad('traffic.close', 'select the roads to close on the map (Roads mode)');
       else spec.traffic.close = [...s.roads];
+      const dv = divertOf(form);
+      errors.push(...dv.errors);
+      if (dv.divert) spec.traffic.divert = dv.divert;
     }
     if (t.backgroundShare !== undefined) {
       num('air.backgroundShare', t.backgroundShare, 0, 1, '(a share)');
@@ -390,6 +479,8 @@ export function specToForm(spec: Spec, tenant: string): PlanForm {
     f.traffic.closeSelected = (spec.traffic.close ?? []).length > 0;
     // Closed roads are roads of the selection.
     for (const r of spec.traffic.close ?? []) if (!f.selection.roads.includes(r)) f.selection.roads.push(r);
+    f.traffic.detours = Object.entries(spec.traffic.divert ?? {}).map(([road, pct]) => ({ road, pct }));
+    if (f.traffic.detours.length) f.traffic.detourTotalPct = Number(detourSum(f.traffic).toFixed(6));
   }
   if (spec.air?.backgroundShare !== undefined) f.traffic.backgroundShare = spec.air.backgroundShare;
   if (spec.noise?.periods === 'italy') f.noise.periods = 'italy';
@@ -449,6 +540,13 @@ export const DELTA_DB_BANDS: ScaleBand[] = [
 export const CLOSED_COLOR = '#1d2733';
 
 /**
+ * The outline of a detour road (one receiving diverted traffic), in the
+ * result and in the selection: a magenta (ColorBrewer PiYG's end) that
+ * none of the fill scales uses.
+ */
+export const DETOUR_COLOR = '#c51b7d';
+
+/**
  * deltaColor colours a level change; the lower edge of a band belongs to the
  * band above it except on the negative side, where an edge value belongs to
  * the quieter band (−3 is "≤ −3"): bands are (−∞, −3], (−3, −1], (−1, −0.1],
@@ -499,7 +597,8 @@ export type GeometryOf = (kind: string, id: string) => GeoJSON.Geometry | undefi
 /**
  * The result as features for the map, each with "layer", "id", the result's
  * figures and the "color" of the view: roads by flow (before, after) or by
- * emission change deltaDb (delta, closed roads dark); neighbourhoods (or,
+ * emission change deltaDb (delta, closed roads dark; detour roads flagged
+ * "diverted" for their outline); neighbourhoods (or,
  * when the result has none, districts) by Lden (noise bands) or its change
  * ldenDelta; green areas by
  * the volume of the chosen policy (every view). Features whose geometry is
@@ -538,6 +637,7 @@ export function resultFeatures(r: Result, geometryOf: GeometryOf, view: ResultVi
       flowBefore: rd.flowBefore,
       flowAfter: rd.flowAfter,
       closed: Boolean(rd.closed),
+      diverted: Boolean(rd.diverted),
       color,
     });
   }
@@ -590,6 +690,11 @@ export function linesOf(g: GeoJSON.Geometry): GeoJSON.Position[][] {
 }
 
 // ---- formatting --------------------------------------------------------------
+
+/** A road's flow before → after, as the roads table tags a detour: "600 → 960 veh/h". */
+export function flowChangeText(rd: Pick<RoadResult, 'flowBefore' | 'flowAfter'>): string {
+  return `${num(rd.flowBefore, 0)} → ${num(rd.flowAfter, 0)} veh/h`;
+}
 
 /** A signed number with a real minus sign: −1.55, +0.20, 0.00. */
 export function signed(v: number | null | undefined, digits = 2): string {

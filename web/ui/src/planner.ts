@@ -1,6 +1,7 @@
 // PlannerPanel is the planners' what-if panel (a bottom sheet on a phone, a
 // side panel from 900 px): pick an area and roads on the map, set the
-// interventions (traffic flow and speed change, closures, the NO2
+// interventions (traffic flow and speed change, closures with a share of
+// their traffic diverted onto detour roads picked on the map, the NO2
 // background share; irrigation horizon and policies), choose the baseline,
 // run, and read the result on the map (before / after / change layers),
 // in tables (roads, areas, green areas per policy, totals), with the
@@ -27,13 +28,18 @@ import {
   CLOSED_COLOR,
   defaultForm,
   DELTA_DB_BANDS,
+  detourSum,
+  divertOf,
   fieldCandidates,
   FLOW_BANDS,
+  flowChangeText,
   num,
+  resplitDetours,
   resultFeatures,
   selectionSize,
   signed,
   specToForm,
+  toggleDetour,
   toggleSelected,
   VOLUME_COLORS,
   type CompareRow,
@@ -42,6 +48,7 @@ import {
   type PlanForm,
   type Result,
   type ResultView,
+  type RoadResult,
   type SelectionKind,
   type Spec,
   type Summary,
@@ -60,12 +67,17 @@ export interface PlannerHost {
   closed?(): void;
 }
 
-/** How clicks on the map select: areas (at a level), roads, parks, polygon points, or not at all. */
-export type PickMode = 'area' | 'road' | 'park' | 'polygon' | 'off';
+/**
+ * How clicks on the map select: areas (at a level), roads, detour roads
+ * (offered while the selected roads are closed), parks, polygon points, or
+ * not at all.
+ */
+export type PickMode = 'area' | 'road' | 'detour' | 'park' | 'polygon' | 'off';
 
 const MODES: [PickMode, string][] = [
   ['area', 'Areas'],
   ['road', 'Roads'],
+  ['detour', 'Detour roads'],
   ['park', 'Parks'],
   ['polygon', 'Polygon'],
   ['off', 'Browse'],
@@ -104,6 +116,8 @@ export class PlannerPanel {
   private readonly modeHint = el('p', { class: 'muted plan-hint' });
   private readonly polygonTools = el('div', { class: 'plan-row' });
   private readonly policiesBox = el('div', { class: 'plan-policies' });
+  private readonly detourList = el('ul', { class: 'plan-detours', id: 'plan-detours' });
+  private readonly detourSumText = el('p', { class: 'muted plan-hint', id: 'plan-detour-sum', 'aria-live': 'polite' });
   private readonly status = el('p', { class: 'plan-status', 'aria-live': 'polite', id: 'plan-status' });
   private readonly resultBox = el('section', { class: 'plan-result', id: 'plan-result', hidden: '' });
   private readonly savedBox = el('div', { id: 'plan-saved' });
@@ -151,7 +165,7 @@ export class PlannerPanel {
     this.root.hidden = false;
     this.form.tenant = this.host.tenant();
     this.plan.show();
-    this.plan.setSelection(this.form.selection);
+    this.plan.setSelection(this.form.selection, this.activeDetours());
     if (this.result) this.drawResultLayers();
     void this.loadSaved();
   }
@@ -182,9 +196,90 @@ export class PlannerPanel {
       this.selectionChanged();
       return;
     }
+    if (this.mode === 'detour') {
+      const id = this.plan.pick(point, 'road');
+      if (id) this.toggleDetour(id);
+      return;
+    }
     const kind: SelectionKind = this.mode === 'road' ? 'road' : this.mode === 'park' ? 'greenarea' : this.level;
     const id = this.plan.pick(point, kind);
     if (id) this.toggle1(kind, id);
+  }
+
+  /** Adds a detour road or removes it, splitting the total evenly again (a test hook too). */
+  toggleDetour(id: string): void {
+    toggleDetour(this.form.traffic, id);
+    this.renderDetours();
+    this.detoursChanged();
+  }
+
+  /** The detour roads the spec will hold: only while traffic is on and the selected roads are closed. */
+  private activeDetours(): string[] {
+    const t = this.form.traffic;
+    return t.on && t.closeSelected ? t.detours.map((d) => d.road) : [];
+  }
+
+  /** After a detour, its share, the closure or the selection changed: the map, the lists, the sum and its check. */
+  private detoursChanged(): void {
+    this.plan.setSelection(this.form.selection, this.activeDetours());
+    this.renderSelection();
+    this.updateDetourSum();
+    this.checkDetours();
+  }
+
+  /** The local check of traffic.divert, shown next to each share as it is typed. */
+  private checkDetours(): void {
+    this.showErrors(divertOf(this.form).errors, 'traffic.divert');
+    // The last marked field fixed: the status no longer sends the planner looking.
+    if (this.root.dataset.state === 'error' && !this.root.querySelector('.plan-err:not([hidden])')) this.setState('idle', '');
+  }
+
+  private updateDetourSum(): void {
+    const t = this.form.traffic;
+    const sum = detourSum(t);
+    const n = t.detours.length;
+    this.detourSumText.dataset.sum = String(sum);
+    this.detourSumText.textContent = n
+      ? `${num(sum, 1)} % of the closed roads' flow moves to ${n === 1 ? 'the detour road' : `${n} detour roads`}` +
+        (sum < 100 ? `; the other ${num(100 - sum, 1)} % leaves the modelled roads.` : '.')
+      : "No detour road: the closed roads' traffic leaves the modelled roads.";
+  }
+
+  /** The detour list: each road's name, its share and a place for its error (traffic.divert.<road>). */
+  private renderDetours(): void {
+    const t = this.form.traffic;
+    const items = t.detours.map((d, i) => {
+      const name = this.plan.nameOf('road', d.road);
+      const pct = number(`plan-detour-${i}`, d.pct, { min: 0, max: 100, step: 0.1 });
+      pct.classList.add('plan-detour-pct');
+      pct.setAttribute('aria-label', `Share of the closed roads' flow onto ${name}, percent`);
+      pct.addEventListener('input', () => {
+        d.pct = pct.valueAsNumber;
+        this.detoursChanged();
+      });
+      const rm = el('button', { type: 'button', class: 'plan-remove', 'aria-label': `Remove detour ${name}` }, '×');
+      rm.addEventListener('click', () => this.toggleDetour(d.road));
+      return el(
+        'li',
+        { class: 'plan-detour', 'data-road': d.road },
+        el('span', { class: 'plan-detour-name' }, name === d.road ? name : `${name} (${d.road})`),
+        pct,
+        el('span', { class: 'muted' }, '%'),
+        rm,
+        errSpan(`traffic.divert.${d.road}`),
+      );
+    });
+    this.detourList.replaceChildren(...items);
+    this.detourList.dataset.count = String(items.length);
+  }
+
+  /** The Detour roads mode is offered only while the selected roads are closed. */
+  private syncDetourMode(): void {
+    const t = this.form.traffic;
+    const offered = t.on && t.closeSelected;
+    const b = this.modeBar.querySelector<HTMLButtonElement>('button[data-mode=detour]');
+    if (b) b.hidden = !offered;
+    if (!offered && this.mode === 'detour') this.setMode('road');
   }
 
   /** Adds a feature to the selection or removes it (a test hook too). */
@@ -194,9 +289,9 @@ export class PlannerPanel {
   }
 
   private selectionChanged(): void {
-    this.plan.setSelection(this.form.selection);
-    this.renderSelection();
     this.clearErrors('area');
+    // A closed road may have become, or stopped being, a detour too.
+    this.detoursChanged();
   }
 
   private setMode(m: PickMode): void {
@@ -205,6 +300,7 @@ export class PlannerPanel {
     this.modeHint.textContent = {
       area: `Click ${this.level === 'neighbourhood' ? 'neighbourhoods' : 'districts'} to add or remove them.`,
       road: 'Click roads to add or remove them.',
+      detour: "Click the roads that take the closed roads' traffic; set each one's share under Interventions.",
       park: 'Click parks to add or remove them.',
       polygon: 'Click points on the map, then Finish.',
       off: 'Clicks open the live details as usual.',
@@ -228,6 +324,16 @@ export class PlannerPanel {
     for (const id of sel.neighbourhoods) item('neighbourhood', id);
     for (const id of sel.roads) item('road', id);
     for (const id of sel.greenAreas) item('greenarea', id);
+    if (this.activeDetours().length) {
+      for (const d of this.form.traffic.detours) {
+        const name = this.plan.nameOf('road', d.road);
+        const rm = el('button', { type: 'button', class: 'plan-remove', 'aria-label': `Remove detour ${name}`, 'data-remove': `detour/${d.road}` }, '×');
+        rm.addEventListener('click', () => this.toggleDetour(d.road));
+        items.push(
+          el('li', { 'data-kind': 'detour', 'data-id': d.road }, el('span', { class: 'muted' }, 'Detour'), ` ${name} `, el('span', { class: 'plan-tag plan-tag-detour' }, `${num(d.pct, 1)} %`), rm),
+        );
+      }
+    }
     if (sel.polygon.length) {
       const rm = el('button', { type: 'button', class: 'plan-remove', 'aria-label': 'Remove the polygon', 'data-remove': 'polygon' }, '×');
       rm.addEventListener('click', () => this.clearPolygon());
@@ -287,6 +393,8 @@ export class PlannerPanel {
       t.neighbourhoods = [];
       t.roads = [];
       t.greenAreas = [];
+      this.form.traffic.detours = [];
+      this.renderDetours();
       this.clearPolygon();
     });
 
@@ -295,6 +403,24 @@ export class PlannerPanel {
     const flow = number('plan-flow', f.traffic.flowChangePct, { min: -100, max: 300, step: 1 });
     const speed = number('plan-speed', f.traffic.speedChangePct, { min: -80, max: 100, step: 1 });
     const closeSel = checkbox('plan-close', f.traffic.closeSelected);
+    const detourTotal = number('plan-detour-total', f.traffic.detourTotalPct, { min: 0, max: 100, step: 1 });
+    detourTotal.addEventListener('input', () => {
+      this.form.traffic.detourTotalPct = detourTotal.valueAsNumber;
+      resplitDetours(this.form.traffic);
+      this.renderDetours();
+      this.detoursChanged();
+    });
+    const pickDetours = button('Pick detour roads on the map', () => this.setMode('detour'));
+    const detourBox = el(
+      'div',
+      { class: 'plan-sub plan-detour-box', id: 'plan-detour-box' },
+      el('p', { class: 'muted plan-hint' }, "Detour roads take a share of the closed roads' total flow. Adding or removing one splits the total evenly again."),
+      pickDetours,
+      labelled('Total diverted', detourTotal, '% split evenly', 'traffic.detourTotal'),
+      this.detourList,
+      this.detourSumText,
+      errSpan('traffic.divert'),
+    );
     const bgOn = checkbox('plan-bg-on', false);
     const bg = number('plan-bg', 0.5, { min: 0, max: 1, step: 0.05 });
     bg.disabled = true;
@@ -314,6 +440,7 @@ export class PlannerPanel {
       labelled('Speed change', speed, '%', 'traffic.speedChangePct'),
       el('label', { class: 'check' }, closeSel, ' Close the selected roads'),
       errSpan('traffic.close'),
+      detourBox,
       el('label', { class: 'check' }, bgOn, ' Set the NO₂ background share'),
       labelled('Background share', bg, '0–1', 'air.backgroundShare'),
       labelled('Noise periods', periods, '', 'noise.periods'),
@@ -326,11 +453,13 @@ export class PlannerPanel {
       f.traffic.flowChangePct = flow.valueAsNumber;
       f.traffic.speedChangePct = speed.valueAsNumber;
       f.traffic.closeSelected = closeSel.checked;
+      detourBox.hidden = !closeSel.checked;
       bg.disabled = !bgOn.checked;
       f.traffic.backgroundShare = bgOn.checked ? bg.valueAsNumber : undefined;
       f.noise.periods = periods.value as 'eu' | 'italy';
       f.noise.limitClass = limit.value;
-      this.renderSelection();
+      this.syncDetourMode();
+      this.detoursChanged();
     };
     for (const i of [trafficOn, flow, speed, closeSel, bgOn, bg, periods, limit]) i.addEventListener('input', syncTraffic);
 
@@ -381,7 +510,7 @@ export class PlannerPanel {
     saveBtn.id = 'plan-save';
 
     // Each control is found again when a spec is loaded into the form.
-    this.controls = { trafficOn, flow, speed, closeSel, bgOn, bg, periods, limit, irrOn, horizon, last7, lastN, days, name, author, trafficBox, irrBox };
+    this.controls = { trafficOn, flow, speed, closeSel, detourTotal, detourBox, bgOn, bg, periods, limit, irrOn, horizon, last7, lastN, days, name, author, trafficBox, irrBox };
 
     const refresh = button('Refresh', () => void this.loadSaved());
     const compareBtn = button('Compare A and B', () => void this.compare());
@@ -433,6 +562,8 @@ export class PlannerPanel {
     flow: HTMLInputElement;
     speed: HTMLInputElement;
     closeSel: HTMLInputElement;
+    detourTotal: HTMLInputElement;
+    detourBox: HTMLElement;
     bgOn: HTMLInputElement;
     bg: HTMLInputElement;
     periods: HTMLSelectElement;
@@ -458,6 +589,8 @@ export class PlannerPanel {
     c.flow.valueAsNumber = f.traffic.flowChangePct;
     c.speed.valueAsNumber = f.traffic.speedChangePct;
     c.closeSel.checked = f.traffic.closeSelected;
+    c.detourBox.hidden = !f.traffic.closeSelected;
+    c.detourTotal.valueAsNumber = f.traffic.detourTotalPct;
     c.bgOn.checked = f.traffic.backgroundShare !== undefined;
     c.bg.disabled = !c.bgOn.checked;
     if (f.traffic.backgroundShare !== undefined) c.bg.valueAsNumber = f.traffic.backgroundShare;
@@ -472,6 +605,8 @@ export class PlannerPanel {
     c.name.value = f.name;
     c.author.value = f.author;
     this.renderPolicies();
+    this.renderDetours();
+    this.syncDetourMode();
     this.selectionChanged();
   }
 
@@ -519,9 +654,14 @@ export class PlannerPanel {
 
   // ---- errors ----------------------------------------------------------------
 
-  /** Shows each error next to its input (the nearest enclosing field that has a place), else under Run. */
-  private showErrors(errors: FieldError[]): void {
-    this.clearErrors();
+  /**
+   * Shows each error next to its input (the nearest enclosing field that has
+   * a place), else under Run. Without scope every error shown before goes and
+   * the first new one is scrolled to; with a scope (a live check) only the
+   * errors of fields starting with it go.
+   */
+  private showErrors(errors: FieldError[], scope?: string): void {
+    this.clearErrors(scope);
     for (const e of errors) {
       let target: HTMLElement | null = null;
       for (const f of [...fieldCandidates(e.field), '']) {
@@ -532,13 +672,13 @@ export class PlannerPanel {
       const text = e.field && target.dataset.field !== e.field ? `${e.field}: ${e.rule}` : e.rule;
       target.textContent = target.textContent ? `${target.textContent}; ${text}` : text;
       target.hidden = false;
-      const input = target.closest('.plan-field, .plan-policy')?.querySelector<HTMLElement>('input, select');
+      const input = target.closest('.plan-field, .plan-policy, .plan-detour')?.querySelector<HTMLElement>('input, select');
       input?.setAttribute('aria-invalid', 'true');
       // Make the error visible: open its section.
       const d = target.closest('details');
       if (d) d.open = true;
     }
-    this.root.querySelector<HTMLElement>('.plan-err:not([hidden])')?.scrollIntoView({ block: 'nearest' });
+    if (scope === undefined) this.root.querySelector<HTMLElement>('.plan-err:not([hidden])')?.scrollIntoView({ block: 'nearest' });
   }
 
   private clearErrors(prefix?: string): void {
@@ -546,7 +686,7 @@ export class PlannerPanel {
       if (prefix !== undefined && !(e.dataset.field ?? '').startsWith(prefix)) continue;
       e.textContent = '';
       e.hidden = true;
-      e.closest('.plan-field, .plan-policy')?.querySelector('[aria-invalid]')?.removeAttribute('aria-invalid');
+      e.closest('.plan-field, .plan-policy, .plan-detour')?.querySelector('[aria-invalid]')?.removeAttribute('aria-invalid');
     }
   }
 
@@ -717,6 +857,16 @@ export class PlannerPanel {
         out.push(el('ul', {}, ...FLOW_BANDS.map((b) => el('li', {}, chip(b.color, b.label)))));
         out.push(el('ul', {}, ...NOISE_BANDS.map((b) => el('li', {}, chip(b.color, b.label)))));
       }
+      const marks: HTMLElement[] = [];
+      const rs = r.traffic.roads ?? [];
+      // In the change view a closed road has its own colour; in the others its dashes tell it.
+      if (this.view !== 'delta' && rs.some((x) => x.closed)) marks.push(el('li', {}, el('span', { class: 'chip' }, el('span', { class: 'swatch plan-swatch-closed' }), 'dashed: closed road (flow 0)')));
+      if (rs.some((x) => x.diverted)) {
+        marks.push(
+          el('li', { 'data-legend': 'detour' }, el('span', { class: 'chip' }, el('span', { class: 'swatch plan-swatch-detour' }), "magenta outline: detour road, takes a share of the closed roads' flow")),
+        );
+      }
+      if (marks.length) out.push(el('ul', { class: 'plan-marks' }, ...marks));
     }
     if (r?.irrigation) {
       out.push(el('p', { class: 'muted' }, `Parks: water volume, ${this.policy ?? ''} (palest: none; darkest: the largest)`));
@@ -766,6 +916,8 @@ export class PlannerPanel {
   private trafficTables(r: Result): HTMLElement[] {
     const tr = r.traffic!;
     const tt = tr.totals;
+    const trRoads = tr.roads ?? [];
+    const trAreas = tr.areas ?? [];
     const out: HTMLElement[] = [];
     out.push(
       el('h4', {}, 'Totals'),
@@ -778,16 +930,23 @@ export class PlannerPanel {
         row({}, 'NO₂ background share', '', backgroundText(tr.background)),
       ]),
     );
-    const roads = [...tr.roads].sort((a, b) => Number(Boolean(b.closed)) - Number(Boolean(a.closed)) || (a.deltaDb ?? 0) - (b.deltaDb ?? 0));
+    // Closed roads first, then the detours, then by emission change.
+    const rank = (x: RoadResult) => (x.closed ? 0 : x.diverted ? 1 : 2);
+    const roads = [...trRoads].sort((a, b) => rank(a) - rank(b) || (a.deltaDb ?? 0) - (b.deltaDb ?? 0));
     out.push(
-      el('h4', {}, `Roads (${tr.roads.length})`),
+      el('h4', {}, `Roads (${trRoads.length})`),
       table(
         'plan-roads',
         ['Road', 'Flow before', 'after (veh/h)', 'ΔL (dB)', 'NO₂ Δ'],
         roads.slice(0, MAX_ROWS).map((rd) =>
           row(
-            { 'data-id': rd.id, 'data-delta-db': rd.deltaDb === null ? 'closed' : String(rd.deltaDb) },
-            rd.name ? `${rd.name} (${rd.id})` : rd.id,
+            {
+              'data-id': rd.id,
+              'data-delta-db': rd.deltaDb === null ? 'closed' : String(rd.deltaDb),
+              'data-closed': rd.closed ? 'true' : undefined,
+              'data-detour': rd.diverted ? 'true' : undefined,
+            },
+            roadCell(rd),
             num(rd.flowBefore, 0) + (rd.measuredFlow ? '' : '*'),
             num(rd.flowAfter, 0),
             rd.closed ? 'closed' : signed(rd.deltaDb),
@@ -796,11 +955,11 @@ export class PlannerPanel {
         ),
       ),
     );
-    if (tr.roads.length > MAX_ROWS) out.push(el('p', { class: 'muted' }, `${tr.roads.length - MAX_ROWS} more roads in the downloads.`));
-    if (tr.roads.some((x) => !x.measuredFlow)) out.push(el('p', { class: 'muted' }, '* no traffic sensor: flow from the road class table.'));
-    const areas = [...tr.areas].sort((a, b) => (a.noise?.ldenDelta ?? 0) - (b.noise?.ldenDelta ?? 0));
+    if (trRoads.length > MAX_ROWS) out.push(el('p', { class: 'muted' }, `${trRoads.length - MAX_ROWS} more roads in the downloads.`));
+    if (trRoads.some((x) => !x.measuredFlow)) out.push(el('p', { class: 'muted' }, '* no traffic sensor: flow from the road class table.'));
+    const areas = [...trAreas].sort((a, b) => (a.noise?.ldenDelta ?? 0) - (b.noise?.ldenDelta ?? 0));
     out.push(
-      el('h4', {}, `Areas (${tr.areas.length})`),
+      el('h4', {}, `Areas (${trAreas.length})`),
       table(
         'plan-areas',
         ['Area', 'Lden before', 'after', 'Δ (dB)', 'h > limit', 'NO₂ Δ'],
@@ -1025,7 +1184,17 @@ function details(title: string, open: boolean, ...children: HTMLElement[]): HTML
   return d;
 }
 
-function row(attrs: Record<string, string>, ...cells: string[]): HTMLTableRowElement {
+/** A road's name and id, tagged closed or detour (with its flow before → after). */
+function roadCell(rd: { id: string; name?: string; closed?: boolean; diverted?: boolean; flowBefore: number; flowAfter: number }): HTMLElement {
+  const c = el('span', {}, rd.name ? `${rd.name} (${rd.id})` : rd.id);
+  if (rd.closed) c.append(' ', el('span', { class: 'plan-tag' }, 'closed'));
+  if (rd.diverted) {
+    c.append(' ', el('span', { class: 'plan-tag plan-tag-detour', title: "takes a share of the closed roads' flow" }, 'detour'), ' ', el('span', { class: 'plan-flow-change' }, flowChangeText(rd)));
+  }
+  return c;
+}
+
+function row(attrs: Record<string, string | undefined>, ...cells: (string | Node)[]): HTMLTableRowElement {
   return el('tr', attrs, ...cells.map((c, i) => el(i === 0 ? 'th' : 'td', i === 0 ? { scope: 'row' } : { class: 'num' }, c)));
 }
 

@@ -11,6 +11,9 @@
 //   PLAN_NO_PARK        a neighbourhood without a park (optional: the server-side error check)
 //   PLAN_CLICK          lon,lat inside PLAN_NEIGHBOURHOOD (required)
 //   PLAN_ROAD_POINT     lon,lat on PLAN_ROAD (required)
+//   PLAN_DETOUR_ROAD    a second road with a traffic sensor, the detour (required)
+//   PLAN_DETOUR_POINT   lon,lat on PLAN_DETOUR_ROAD (required)
+//   PLAN_ROAD_FLOW, PLAN_DETOUR_FLOW   the hourly flows (veh/h) the history holds on the two roads (required)
 //
 // Output: one line per check ("ok - …" or "not ok - …"), then "N passed, N failed".
 
@@ -28,11 +31,21 @@ const PARK = required('PLAN_PARK');
 const NO_PARK = process.env.PLAN_NO_PARK || '';
 const CLICK = required('PLAN_CLICK').split(',').map(Number);
 const ROAD_POINT = required('PLAN_ROAD_POINT').split(',').map(Number);
+const DETOUR = required('PLAN_DETOUR_ROAD');
+const DETOUR_POINT = required('PLAN_DETOUR_POINT').split(',').map(Number);
+const ROAD_FLOW = Number(required('PLAN_ROAD_FLOW'));
+const DETOUR_FLOW = Number(required('PLAN_DETOUR_FLOW'));
 fs.mkdirSync(artifacts, { recursive: true });
 
 // A 30 % flow cut changes a road's emission by 10·lg(0.7) = −1.549 dB
 // (CNOSSOS-EU: only the flow term changes).
 const DELTA_30 = 10 * Math.log10(0.7);
+// Closing PLAN_ROAD and moving 60 % of its flow onto the detour: with the
+// history's 600 and 300 veh/h, 300 + 0.6 × 600 = 660 veh/h after, and the
+// detour's emission changes by 10·lg(660/300) = +3.424 dB.
+const SHARE = 60;
+const DETOUR_AFTER = DETOUR_FLOW + (SHARE / 100) * ROAD_FLOW;
+const DETOUR_DELTA = 10 * Math.log10(DETOUR_AFTER / DETOUR_FLOW);
 const CSV_HEADER = 'section,kind,id,name,metric,policy,before,after,delta';
 
 const results = [];
@@ -346,6 +359,164 @@ if (NO_PARK) {
     await shot(desktop, '8-server-error');
   });
 }
+
+await check('closure with diversion: the Detour roads mode comes with the closure and picks roads on the map', async () => {
+  await desktop.getByRole('button', { name: 'Clear selection' }).click();
+  await desktop.locator('#plan-irr-on').uncheck();
+  await desktop.locator('#plan-traffic-on').check();
+  await desktop.locator('#plan-flow').fill('0');
+  await desktop.locator('#plan-close').uncheck();
+  const detourMode = desktop.locator('#planner .plan-modes button[data-mode=detour]');
+  if (!(await detourMode.isHidden())) throw new Error('the Detour roads mode is offered without a closure');
+  if (!(await desktop.locator('#plan-detour-box').isHidden())) throw new Error('the detour list is shown without a closure');
+  await setMode(desktop, 'road');
+  const r = await focus(desktop, ROAD_POINT);
+  await desktop.mouse.click(r.x, r.y);
+  await desktop.waitForSelector(`#plan-selection li[data-kind=road][data-id="${ROAD}"]`, { timeout: 5_000 });
+  await desktop.locator('#plan-close').check();
+  await detourMode.waitFor({ state: 'visible', timeout: 2_000 });
+  await desktop.locator('#plan-detour-box').waitFor({ state: 'visible', timeout: 2_000 });
+  await setMode(desktop, 'detour');
+  const d = await focus(desktop, DETOUR_POINT);
+  await desktop.mouse.click(d.x, d.y);
+  const share = desktop.locator(`#plan-detours li[data-road="${DETOUR}"] input`);
+  await share.waitFor({ timeout: 5_000 });
+  // One detour takes the whole default total.
+  if ((await share.inputValue()) !== '100') throw new Error(`one detour's share ${await share.inputValue()}, want 100`);
+  await desktop.waitForSelector(`#plan-selection li[data-kind=detour][data-id="${DETOUR}"]`, { state: 'attached', timeout: 2_000 });
+  const sel = await desktop.evaluate(() => window.citytwin.planner.plan.selection().select.features.map((f) => f.properties));
+  if (!sel.some((p) => p.layer === 'detour' && p.id === DETOUR) || !sel.some((p) => p.layer === 'road' && p.id === ROAD)) {
+    throw new Error(`plan-select holds ${JSON.stringify(sel)}`);
+  }
+
+  // The closed road picked as a detour too: split 50 / 50, refused next to its share at once.
+  const r2 = await focus(desktop, ROAD_POINT);
+  await desktop.mouse.click(r2.x, r2.y);
+  const closedShare = desktop.locator(`#plan-detours li[data-road="${ROAD}"] input`);
+  await closedShare.waitFor({ timeout: 5_000 });
+  if ((await share.inputValue()) !== '50' || (await closedShare.inputValue()) !== '50') throw new Error('two detours are not split 50 / 50');
+  const closedErr = desktop.locator(`#planner .plan-err[data-field="traffic.divert.${ROAD}"]`);
+  await closedErr.waitFor({ state: 'visible', timeout: 2_000 });
+  if (!/closed/.test(await closedErr.innerText())) throw new Error(`error ${JSON.stringify(await closedErr.innerText())}`);
+  if ((await closedShare.getAttribute('aria-invalid')) !== 'true') throw new Error("the closed road's share is not marked invalid");
+  await desktop.locator('#plan-run').click();
+  if ((await desktop.locator('#planner').getAttribute('data-state')) !== 'error') throw new Error('a run started with a closed detour');
+  await desktop.mouse.click(r2.x, r2.y); // removes it again
+  await closedShare.waitFor({ state: 'detached', timeout: 5_000 });
+  await closedErr.waitFor({ state: 'hidden', timeout: 2_000 });
+
+  // Shares are 0 < p ≤ 100: 120 is refused next to the input while typing.
+  await share.fill('120');
+  const shareErr = desktop.locator(`#planner .plan-err[data-field="traffic.divert.${DETOUR}"]`);
+  await shareErr.waitFor({ state: 'visible', timeout: 2_000 });
+  if (!/0\.\.100 percent/.test(await shareErr.innerText())) throw new Error(`error ${JSON.stringify(await shareErr.innerText())}`);
+  await share.fill(String(SHARE));
+  await shareErr.waitFor({ state: 'hidden', timeout: 2_000 });
+  const sum = await desktop.locator('#plan-detour-sum').innerText();
+  if (!sum.startsWith('60.0 %')) throw new Error(`sum ${JSON.stringify(sum)}`);
+  // Every marked field fixed: the status of the refused run is gone.
+  if ((await desktop.locator('#planner').getAttribute('data-state')) !== 'idle') throw new Error(`state ${await desktop.locator('#planner').getAttribute('data-state')} after the fixes`);
+  await desktop.locator('#plan-detour-box').scrollIntoViewIfNeeded();
+  await shot(desktop, '11-detour-form');
+});
+
+await check("the server's traffic.divert.<road> error lands next to that road's share", async () => {
+  expected400.push('/api/v1/scenarios/run');
+  const bogus = 'r-no-such-road';
+  await desktop.evaluate((id) => window.citytwin.planner.toggleDetour(id), bogus);
+  await desktop.locator('#plan-run').click();
+  await desktop.waitForFunction(() => document.querySelector('#planner').dataset.state === 'error', null, { timeout: 30_000 });
+  const err = desktop.locator(`#plan-detours li[data-road="${bogus}"] .plan-err[data-field="traffic.divert.${bogus}"]`);
+  await err.waitFor({ state: 'visible', timeout: 2_000 });
+  if (!/no road segment/.test(await err.innerText())) throw new Error(`error ${JSON.stringify(await err.innerText())}`);
+  if ((await desktop.locator(`#plan-detours li[data-road="${bogus}"] input`).getAttribute('aria-invalid')) !== 'true') throw new Error('its share is not marked invalid');
+  // Removing it splits the total again: the detour takes 100 %, then 60 % by hand.
+  await desktop.evaluate((id) => window.citytwin.planner.toggleDetour(id), bogus);
+  await desktop.locator(`#plan-detours li[data-road="${DETOUR}"] input`).fill(String(SHARE));
+});
+
+await check(`closure with ${SHARE} % diverted: the closed road at 0, the detour at before + ${SHARE} % of the closed flow, outlined and tagged`, async () => {
+  await desktop.locator('#plan-name').fill(`Closure, ${SHARE} % diverted`);
+  await desktop.locator('#plan-save').click();
+  await waitRun(desktop);
+  saved.detour = await desktop.locator('#plan-result').getAttribute('data-saved');
+  const res = await desktop.evaluate(() => {
+    const pl = window.citytwin.planner;
+    return { roads: pl.result.traffic.roads, spec: pl.result.spec.traffic, features: pl.plan.result().features.map((f) => f.properties) };
+  });
+  if (JSON.stringify(res.spec.close) !== JSON.stringify([ROAD]) || JSON.stringify(res.spec.divert) !== JSON.stringify({ [DETOUR]: SHARE })) {
+    throw new Error(`spec sent ${JSON.stringify(res.spec)}`);
+  }
+  const closed = res.roads.find((x) => x.id === ROAD);
+  const detour = res.roads.find((x) => x.id === DETOUR);
+  if (!closed?.closed || closed.flowAfter !== 0 || closed.flowBefore !== ROAD_FLOW) throw new Error(`closed road ${JSON.stringify(closed)}, want closed, ${ROAD_FLOW} → 0 veh/h`);
+  if (!detour?.diverted || detour.flowBefore !== DETOUR_FLOW || Math.abs(detour.flowAfter - DETOUR_AFTER) > 1e-6) {
+    throw new Error(`detour ${JSON.stringify(detour)}, want diverted, ${DETOUR_FLOW} → ${DETOUR_AFTER} veh/h`);
+  }
+  if (Math.abs(detour.deltaDb - DETOUR_DELTA) > 0.01) throw new Error(`detour ΔL ${detour.deltaDb} dB, want 10·lg(${DETOUR_AFTER}/${DETOUR_FLOW}) = ${DETOUR_DELTA.toFixed(3)}`);
+  log(`closed ${ROAD}: ${closed.flowBefore} → ${closed.flowAfter} veh/h; detour ${DETOUR}: ${detour.flowBefore} → ${detour.flowAfter} veh/h, ΔL ${detour.deltaDb} dB (want ${DETOUR_DELTA})`);
+  // The plan-result source: flags and colours.
+  const fc = res.features.find((f) => f.layer === 'road' && f.id === DETOUR);
+  const fr = res.features.find((f) => f.layer === 'road' && f.id === ROAD);
+  if (!fc?.diverted || fc.color !== '#b2182b' || !fr?.closed || fr.color !== '#1d2733') throw new Error(`features ${JSON.stringify([fr, fc])}`);
+  // Rendered: the detour in its outline layer and in the road layer with its ΔL; the closed road dashed.
+  await desktop.waitForFunction(
+    ([road, detour]) => {
+      const m = window.citytwin.map.map;
+      if (m.isMoving() || !m.loaded()) return false;
+      const outline = m.queryRenderedFeatures({ layers: ['plan-result-road-detour'] }).map((f) => f.properties.id);
+      const roads = m.queryRenderedFeatures({ layers: ['plan-result-road'] }).map((f) => f.properties.id);
+      return outline.includes(detour) && !outline.includes(road) && roads.includes(road) && roads.includes(detour);
+    },
+    [ROAD, DETOUR],
+    { timeout: 10_000 },
+  );
+  const rendered = await desktop.evaluate(
+    ([road, detour]) =>
+      window.citytwin.map.map
+        .queryRenderedFeatures({ layers: ['plan-result-road'] })
+        .filter((f) => [road, detour].includes(f.properties.id))
+        .map((f) => f.properties),
+    [ROAD, DETOUR],
+  );
+  const rd = rendered.find((p) => p.id === DETOUR);
+  const rc = rendered.find((p) => p.id === ROAD);
+  if (Math.abs(rd.deltaDb - DETOUR_DELTA) > 0.01 || rd.flowAfter !== detour.flowAfter || rc.closed !== true || rc.flowAfter !== 0) {
+    throw new Error(`rendered ${JSON.stringify(rendered)}`);
+  }
+  // The roads table: the closed road first, then the detour with its tag and flow before → after.
+  const rows = await desktop.locator('#plan-roads tbody tr').evaluateAll((trs) => trs.slice(0, 2).map((tr) => tr.dataset.id));
+  if (rows[0] !== ROAD || rows[1] !== DETOUR) throw new Error(`first rows ${rows}`);
+  const row = desktop.locator(`#plan-roads tr[data-id="${DETOUR}"][data-detour=true]`);
+  const text = await row.innerText();
+  const want = `${DETOUR_FLOW.toLocaleString('en')} → ${Math.round(DETOUR_AFTER).toLocaleString('en')} veh/h`;
+  if (!text.includes('detour') || !text.includes(want) || !text.includes(`+${DETOUR_DELTA.toFixed(2)}`)) throw new Error(`detour row ${JSON.stringify(text)}, want "detour", "${want}"`);
+  if (!(await desktop.locator(`#plan-roads tr[data-id="${ROAD}"][data-closed=true]`).count())) throw new Error('the closed road is not tagged');
+  // The legend explains the outline.
+  const legend = await desktop.locator('.plan-legend li[data-legend=detour]').innerText();
+  if (!/detour road/.test(legend)) throw new Error(`legend ${JSON.stringify(legend)}`);
+  // Close up on the two roads for the screenshot.
+  await focus(desktop, [(ROAD_POINT[0] + DETOUR_POINT[0]) / 2, (ROAD_POINT[1] + DETOUR_POINT[1]) / 2], 17);
+  await desktop.waitForTimeout(300);
+  await shot(desktop, '12-detour');
+  await desktop.locator('#plan-roads').scrollIntoViewIfNeeded();
+  await shot(desktop, '13-detour-table');
+});
+
+await check('re-opening the saved closure restores the closed road and the detour with its share', async () => {
+  await desktop.getByRole('button', { name: 'Clear selection' }).click();
+  await desktop.locator('#plan-close').uncheck();
+  const item = desktop.locator(`#plan-saved-list tr[data-id="${saved.detour}"]`);
+  await item.waitFor({ timeout: 5_000 });
+  await item.locator('button', { hasText: 'Open' }).click();
+  const share = desktop.locator(`#plan-detours li[data-road="${DETOUR}"] input`);
+  await share.waitFor({ timeout: 5_000 });
+  if ((await share.inputValue()) !== String(SHARE)) throw new Error(`share ${await share.inputValue()}, want ${SHARE}`);
+  if (!(await desktop.locator('#plan-close').isChecked())) throw new Error('the closure is not restored');
+  if ((await desktop.locator('#plan-detour-total').inputValue()) !== String(SHARE)) throw new Error('the total is not the sum of the shares');
+  await desktop.waitForSelector(`#plan-selection li[data-kind=road][data-id="${ROAD}"]`, { state: 'attached', timeout: 2_000 });
+  await desktop.waitForSelector(`#plan-selection li[data-kind=detour][data-id="${DETOUR}"]`, { state: 'attached', timeout: 2_000 });
+});
 
 await check('closing the planner removes every plan- layer and source', async () => {
   await desktop.locator('#planner .close').click();

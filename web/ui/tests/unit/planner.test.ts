@@ -12,7 +12,10 @@ import {
   CLOSED_COLOR,
   defaultForm,
   deltaColor,
+  detourSum,
+  divertOf,
   fieldCandidates,
+  flowChangeText,
   flowColor,
   num,
   pointInGeometry,
@@ -20,10 +23,14 @@ import {
   segmentDistance,
   signed,
   specToForm,
+  splitEvenly,
+  toggleDetour,
   toggleSelected,
   volumeColor,
   VOLUME_COLORS,
+  type PlanForm,
   type Result,
+  type Spec,
 } from '../../src/planner-model';
 import { NO_DATA } from '../../src/scales';
 
@@ -321,4 +328,185 @@ test('the background share says where it came from', () => {
     backgroundText({ share: 20 / 32, origin: 'stations', backgroundStation: 20, roadsideStation: 32 }),
     '0.63 (stations: background 20.0 / roadside 32.0 µg/m³)',
   );
+});
+
+// ---- closure with diversion (traffic.close + traffic.divert) -------------------
+
+/** Road r-0042 selected and closed, traffic on, no detour yet. */
+function closing(): PlanForm {
+  const f = defaultForm('demo');
+  toggleSelected(f.selection, 'road', 'r-0042');
+  f.traffic.closeSelected = true;
+  return f;
+}
+
+test('two detour roads at 60 % and 40 % become traffic.divert exactly', () => {
+  const f = closing();
+  toggleDetour(f.traffic, 'r-0043');
+  toggleDetour(f.traffic, 'r-0044');
+  // Picked: an even split of the total 100 %: 50 / 50; then set by hand.
+  assert.deepEqual(
+    f.traffic.detours.map((d) => d.pct),
+    [50, 50],
+  );
+  f.traffic.detours[0].pct = 60;
+  f.traffic.detours[1].pct = 40;
+  const { spec, errors } = buildSpec(f, 'run');
+  assert.deepEqual(errors, []);
+  assert.deepEqual(spec!.traffic, { flowChangePct: 0, close: ['r-0042'], divert: { 'r-0043': 60, 'r-0044': 40 } });
+  assert.deepEqual(spec!.area, { roads: ['r-0042'] });
+});
+
+test('shares summing to 120 % are refused on traffic.divert, as the server does', () => {
+  const f = closing();
+  toggleDetour(f.traffic, 'r-0043');
+  toggleDetour(f.traffic, 'r-0044');
+  f.traffic.detours[0].pct = 70;
+  f.traffic.detours[1].pct = 50; // 70 + 50 = 120 > 100
+  const { spec, errors } = buildSpec(f, 'run');
+  assert.equal(spec, undefined);
+  assert.deepEqual(errors, [{ field: 'traffic.divert', rule: 'shares must sum to at most 100 percent, got 120' }]);
+  // Exactly 100 is allowed; so is a sum a rounding error above it (the server's slack is 1e-9):
+  // 0.2 + 83.9 + 15.9 is 100.00000000000001 in binary floating point.
+  f.traffic.detours[1].pct = 30;
+  assert.deepEqual(buildSpec(f, 'run').errors, []);
+  f.traffic.detours = [
+    { road: 'a', pct: 0.2 },
+    { road: 'b', pct: 83.9 },
+    { road: 'c', pct: 15.9 },
+  ];
+  assert.ok(detourSum(f.traffic) > 100);
+  assert.deepEqual(divertOf(f).errors, []);
+  f.traffic.detours[2].pct = 15.9001; // 100.0001: beyond the slack
+  assert.deepEqual(
+    divertOf(f).errors.map((e) => e.field),
+    ['traffic.divert'],
+  );
+});
+
+test('each share is 0 < p ≤ 100, named traffic.divert.<road>; a closed road cannot be a detour', () => {
+  const f = closing();
+  f.traffic.detours = [
+    { road: 'r-z', pct: 0 }, // 0 is not a share
+    { road: 'r-n', pct: -5 },
+    { road: 'r-big', pct: 101 },
+    { road: 'r-nan', pct: NaN }, // an emptied input
+    { road: 'r-ok', pct: 100 }, // the limit itself is fine
+    { road: 'r-0042', pct: 10 }, // closed
+  ];
+  const errs = divertOf(f).errors;
+  assert.deepEqual(errs, [
+    { field: 'traffic.divert.r-z', rule: 'must be a share within 0..100 percent (exclusive of 0), got 0' },
+    { field: 'traffic.divert.r-n', rule: 'must be a share within 0..100 percent (exclusive of 0), got -5' },
+    { field: 'traffic.divert.r-big', rule: 'must be a share within 0..100 percent (exclusive of 0), got 101' },
+    { field: 'traffic.divert.r-nan', rule: 'must be a share within 0..100 percent (exclusive of 0), got no number' },
+    { field: 'traffic.divert.r-0042', rule: 'is closed: traffic cannot be diverted onto a closed road' },
+    // 0 − 5 + 101 + 100 + 10 = 206 (NaN left out)
+    { field: 'traffic.divert', rule: 'shares must sum to at most 100 percent, got 206' },
+  ]);
+  assert.equal(detourSum(f.traffic), 206);
+  // buildSpec reports the same, among the other fields.
+  assert.deepEqual(
+    buildSpec(f, 'run').errors.map((e) => e.field),
+    errs.map((e) => e.field),
+  );
+  // The error walks up to the list, then to the traffic part.
+  assert.deepEqual(fieldCandidates('traffic.divert.r-0043'), ['traffic.divert.r-0043', 'traffic.divert', 'traffic']);
+});
+
+test('detours are written only while the selected roads are closed, and kept for later', () => {
+  const f = closing();
+  toggleDetour(f.traffic, 'r-0043');
+  f.traffic.closeSelected = false;
+  assert.deepEqual(buildSpec(f, 'run').spec!.traffic, { flowChangePct: 0 });
+  assert.deepEqual(divertOf(f), { errors: [] });
+  f.traffic.closeSelected = true;
+  assert.deepEqual(buildSpec(f, 'run').spec!.traffic!.divert, { 'r-0043': 100 });
+  f.traffic.on = false;
+  f.irrigation.on = true;
+  assert.equal(buildSpec(f, 'run').spec!.traffic, undefined);
+});
+
+test('an even split in tenths of a percent sums to the total exactly', () => {
+  assert.deepEqual(splitEvenly(100, 1), [100]);
+  assert.deepEqual(splitEvenly(100, 2), [50, 50]);
+  // 1000 tenths / 3 = 333 r 1: the first takes the remainder.
+  assert.deepEqual(splitEvenly(100, 3), [33.4, 33.3, 33.3]);
+  // 600 tenths / 7 = 85 r 5.
+  assert.deepEqual(splitEvenly(60, 7), [8.6, 8.6, 8.6, 8.6, 8.6, 8.5, 8.5]);
+  assert.deepEqual(splitEvenly(60, 0), []);
+  assert.ok(splitEvenly(NaN, 2).every((x) => Number.isNaN(x)));
+});
+
+test('adding or removing a detour splits the chosen total evenly again', () => {
+  const f = closing();
+  f.traffic.detourTotalPct = 60;
+  assert.equal(toggleDetour(f.traffic, 'a'), true);
+  assert.deepEqual(f.traffic.detours, [{ road: 'a', pct: 60 }]);
+  toggleDetour(f.traffic, 'b');
+  toggleDetour(f.traffic, 'c');
+  assert.deepEqual(
+    f.traffic.detours.map((d) => d.pct),
+    [20, 20, 20],
+  );
+  assert.equal(toggleDetour(f.traffic, 'b'), false);
+  assert.deepEqual(f.traffic.detours, [
+    { road: 'a', pct: 30 },
+    { road: 'c', pct: 30 },
+  ]);
+});
+
+test('a closure with diversion goes back into the form and out again unchanged', () => {
+  const spec: Spec = {
+    name: 'Via Roma closed',
+    tenant: 'demo',
+    baseline: { last: '14d' },
+    area: { neighbourhoods: ['nil-12'], roads: ['r-0042', 'r-0050'] },
+    traffic: { flowChangePct: -10, close: ['r-0042', 'r-0050'], divert: { 'r-0043': 60, 'r-0044': 25.5 } },
+    noise: { periods: 'eu', limitClass: 'IV' },
+  };
+  const f = specToForm(spec, 'other');
+  assert.equal(f.traffic.closeSelected, true);
+  assert.deepEqual(f.traffic.detours, [
+    { road: 'r-0043', pct: 60 },
+    { road: 'r-0044', pct: 25.5 },
+  ]);
+  // The total of the form is what the shares sum to: 60 + 25.5.
+  assert.equal(f.traffic.detourTotalPct, 85.5);
+  assert.deepEqual(buildSpec(f, 'save').spec, spec);
+});
+
+test('result features flag detour roads; the table tags them with flow before → after', () => {
+  // 600 veh/h closed, 60 % onto a road of 300 veh/h: 300 + 0.6 × 600 = 660, ΔL = 10·lg(660/300) = 3.424 dB.
+  const dl = 10 * Math.log10(660 / 300);
+  const r = {
+    name: 'x',
+    tenant: 't',
+    spec: {} as never,
+    ranAt: '',
+    baseline: { start: '', end: '' },
+    assumptions: [],
+    timing: { totalMs: 1, influxMs: 1, points: 1 },
+    traffic: {
+      roads: [
+        { id: 'r-c', flowBefore: 600, flowAfter: 0, flowRatio: 0, speedBefore: 45, speedAfter: 45, measuredFlow: true, closed: true, inArea: true, deltaDb: null, no2Delta: null },
+        { id: 'r-d', flowBefore: 300, flowAfter: 660, flowRatio: 2.2, speedBefore: 45, speedAfter: 45, measuredFlow: true, diverted: true, inArea: false, deltaDb: dl, no2Delta: null },
+      ],
+      areas: null, // no noise sensor near: Go's nil slice
+      sensors: null,
+      totals: {} as never,
+      background: { share: 0.5, origin: '' },
+    },
+  } satisfies Result;
+  const line: GeoJSON.LineString = { type: 'LineString', coordinates: [[0, 0], [1, 1]] };
+  const props = resultFeatures(r, () => line, 'delta', undefined).features.map((f) => f.properties as Record<string, unknown>);
+  assert.deepEqual(
+    props.map((p) => [p.id, p.closed, p.diverted, p.color]),
+    [
+      ['r-c', true, false, CLOSED_COLOR],
+      ['r-d', false, true, '#b2182b'], // +3.42 dB: the ≥ 3 dB band
+    ],
+  );
+  assert.equal(flowChangeText(r.traffic.roads[1]), '300 → 660 veh/h');
+  assert.equal(flowChangeText({ flowBefore: 1234.4, flowAfter: 1975.6 }), '1,234 → 1,976 veh/h');
 });
