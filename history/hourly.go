@@ -202,17 +202,22 @@ type HourlyEntity struct {
 	newest time.Time
 }
 
-// HourlyEntities returns every entity of q (q.Fields aside) that has a
-// location in the range, by id, with the type and links of its newest
-// location: one row per series (tag set) from InfluxDB (last). An entity
-// that never sent a location is not listed (its values still come through
-// Hourly, whose query names its type).
+// HourlyEntities returns the entities of q that have a location in the
+// range, by id, with the type and links of their newest location: one row
+// per series (tag set) from InfluxDB (last). With q.Entities set, it answers
+// for those entities from their newest value of q.Fields or location
+// instead, so that an entity without a location (linked by its payload's
+// references) can be asked for by id once Hourly has named it.
 func (s *Store) HourlyEntities(ctx context.Context, q HourlyQuery) (map[string]*HourlyEntity, error) {
 	if err := q.check(); err != nil {
 		return nil, err
 	}
+	fields := []string{LocationField}
+	if len(q.Entities) > 0 {
+		fields = append(slices.DeleteFunc(slices.Clone(q.Fields), func(f string) bool { return f == LocationField }), LocationField)
+	}
 	if s.dialect(ctx) == DialectInfluxQL {
-		out, err := s.hourlyEntitiesInfluxQL(ctx, q)
+		out, err := s.hourlyEntitiesInfluxQL(ctx, q, fields)
 		if err != nil {
 			return nil, fmt.Errorf("history: hourly entities: %w", err)
 		}
@@ -220,13 +225,14 @@ func (s *Store) HourlyEntities(ctx context.Context, q HourlyQuery) (map[string]*
 	}
 	var b strings.Builder
 	q.source(&b, s.cfg.Bucket)
-	writeFieldFilter(&b, []string{LocationField})
+	writeFieldFilter(&b, fields)
 	b.WriteString("\t|> filter(fn: (r) => r._time < ")
 	b.WriteString(fluxTime(q.Stop))
 	b.WriteString(")\n\t|> last()\n")
 	b.WriteString(`	|> keep(columns: ["_time", "_value", "_field", "entity_id", "type", "district", "neighbourhood", "road", "greenspace", "zone"])` + "\n")
 	intern := interner()
 	out := make(map[string]*HourlyEntity)
+	located := map[string]time.Time{}
 	err := s.each(ctx, b.String(), func(r *api.QueryTableResult) error {
 		v := r.Record().Values()
 		id := intern(v["entity_id"])
@@ -242,8 +248,10 @@ func (s *Store) HourlyEntities(ctx context.Context, q HourlyQuery) (map[string]*
 		if !t.Before(e.newest) {
 			e.newest, e.Type, e.Links = t, intern(v["type"]), linksOf(v, intern)
 		}
-		if text, ok := v["_value"].(string); ok && v["_field"] == LocationField {
-			e.Location = parseLocation(text)
+		if text, ok := v["_value"].(string); ok && v["_field"] == LocationField && !t.Before(located[id]) {
+			if g := parseLocation(text); g != nil {
+				e.Location, located[id] = g, t
+			}
 		}
 		return nil
 	})

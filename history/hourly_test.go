@@ -31,8 +31,8 @@ func TestHourlyDialects(t *testing.T) {
 		fmt.Sprintf(`%s,tenant=o'brien,type=NoiseLevelObserved,entity_id=n1,district=d1,neighbourhood=a,road=r1 LAeq=60.5,LAeq_n=60i,%s %d`, m, loc(9.1, 45.4), at(0)),
 		fmt.Sprintf(`%s,tenant=o'brien,type=NoiseLevelObserved,entity_id=n1,district=d1,neighbourhood=a,road=r1 LAeq=61.5,LAeq_n=60i,%s %d`, m, loc(9.1, 45.4), at(1)),
 		fmt.Sprintf(`%s,tenant=o'brien,type=NoiseLevelObserved,entity_id=n1,district=d2,neighbourhood=b,road=r2 LAeq=70,LAeq_n=30i,%s %d`, m, loc(9.2, 45.5), at(2)),
-		// n2 never sent a location.
-		fmt.Sprintf(`%s,tenant=o'brien,type=NoiseLevelObserved,entity_id=n2 LAeq=50 %d`, m, at(1)),
+		// n2 never sent a location; its payload named its road.
+		fmt.Sprintf(`%s,tenant=o'brien,type=NoiseLevelObserved,entity_id=n2,road=r9 LAeq=50 %d`, m, at(1)),
 		// t1: two fields, one missing at hour 1.
 		fmt.Sprintf(`%s,tenant=o'brien,type=TrafficFlowObserved,entity_id=t1,road=r1 intensity_sum=600,averageVehicleSpeed=42.5,%s %d`, m, loc(9.15, 45.45), at(0)),
 		fmt.Sprintf(`%s,tenant=o'brien,type=TrafficFlowObserved,entity_id=t1,road=r1 intensity_sum=420 %d`, m, at(1)),
@@ -97,6 +97,20 @@ func TestHourlyDialects(t *testing.T) {
 				if got.Type != want.Type || got.Links != want.Links || got.Location != want.Location {
 					t.Errorf("entity %s: %+v, want %+v", id, *got, want)
 				}
+			}
+			// Asked by id, an entity without a location answers from its
+			// values.
+			byID := q
+			byID.Entities = []string{"n2", "t1"}
+			ents, err = s.HourlyEntities(context.Background(), byID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n2 := ents["n2"]; n2 == nil || n2.Type != "NoiseLevelObserved" || n2.Links != (geo.Links{Road: "r9"}) || n2.Location != nil {
+				t.Errorf("n2 by id: %+v, want its type and road r9, no location", n2)
+			}
+			if t1 := ents["t1"]; t1 == nil || t1.Location != (orb.Point{9.15, 45.45}) || len(ents) != 2 {
+				t.Errorf("by id: %d entities, t1 %+v; want n2 and t1 with its location", len(ents), t1)
 			}
 			bad := q
 			bad.Fields = []string{`no"such`}

@@ -270,17 +270,25 @@ func (s *Store) hourlyInfluxQL(ctx context.Context, q HourlyQuery, fields []stri
 	})
 }
 
-// hourlyEntitiesInfluxQL is HourlyEntities in InfluxQL: the last location
-// of every series (tag set), the newest per entity.
-func (s *Store) hourlyEntitiesInfluxQL(ctx context.Context, q HourlyQuery) (map[string]*HourlyEntity, error) {
+// hourlyEntitiesInfluxQL is HourlyEntities in InfluxQL: the last value of
+// each field of every series (tag set), one statement per field (several
+// selectors in one statement lose their times), the newest per entity; a
+// location found in any of them is kept.
+func (s *Store) hourlyEntitiesInfluxQL(ctx context.Context, q HourlyQuery, fields []string) (map[string]*HourlyEntity, error) {
 	var b strings.Builder
-	b.WriteString("SELECT last(")
-	b.WriteString(influxQLIdent(LocationField))
-	b.WriteString(")")
-	q.influxQLWhere(&b)
-	b.WriteString(" GROUP BY *")
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString("SELECT last(")
+		b.WriteString(influxQLIdent(f))
+		b.WriteString(")")
+		q.influxQLWhere(&b)
+		b.WriteString(" GROUP BY *")
+	}
 	intern := interner()
 	out := make(map[string]*HourlyEntity)
+	located := map[string]time.Time{}
 	err := s.queryInfluxQL(ctx, b.String(), func(sr *influxQLSeries) error {
 		id := intern(sr.tag("entity_id"))
 		if id == "" {
@@ -304,12 +312,14 @@ func (s *Store) hourlyEntitiesInfluxQL(ctx context.Context, q HourlyQuery) (map[
 			if e == nil {
 				e = &HourlyEntity{ID: id}
 				out[id] = e
-			} else if t.Before(e.newest) {
-				continue
 			}
-			e.newest, e.Type, e.Links = t, intern(tags["type"]), linksOf(tags, intern)
-			if text := cells[1].GetStringBytes(); text != nil {
-				e.Location = parseLocation(string(text))
+			if !t.Before(e.newest) {
+				e.newest, e.Type, e.Links = t, intern(tags["type"]), linksOf(tags, intern)
+			}
+			if text := cells[1].GetStringBytes(); text != nil && !t.Before(located[id]) {
+				if g := parseLocation(string(text)); g != nil {
+					e.Location, located[id] = g, t
+				}
 			}
 		}
 		return nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -86,10 +88,35 @@ func loadBaseline(ctx context.Context, src HourlySource, tenant string, start, e
 		})
 	}
 	wg.Wait()
-	b.Influx = time.Since(began)
 	if err := errors.Join(errs...); err != nil {
+		b.Influx = time.Since(began)
 		return b, err
 	}
+	// Sensors with values but no stored location (linked by their
+	// payloads' references): their type and links from their newest value.
+	var missing []string
+	for _, part := range parts {
+		for id := range part {
+			if entities[id] == nil {
+				missing = append(missing, id)
+			}
+		}
+	}
+	slices.Sort(missing)
+	missing = slices.Compact(missing)
+	for len(missing) > 0 {
+		n := min(len(missing), 500)
+		mq := q
+		mq.Entities = missing[:n]
+		more, err := src.HourlyEntities(ctx, mq)
+		if err != nil {
+			b.Influx = time.Since(began)
+			return b, err
+		}
+		maps.Copy(entities, more)
+		missing = missing[n:]
+	}
+	b.Influx = time.Since(began)
 	for id, e := range entities {
 		b.Sensors[id] = &sensorHist{ID: id, Type: e.Type, Links: e.Links, Location: e.Location, Fields: map[string]series{}}
 	}
