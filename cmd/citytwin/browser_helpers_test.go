@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/citytwin/citytwin/internal/testenv"
 )
 
 // artifactsDir is where a browser test saves its screenshots and
@@ -57,4 +59,26 @@ func runBrowserScript(t *testing.T, node, chromium, uiDir, script, artifacts str
 	if err != nil {
 		t.Errorf("web/ui/%s: %v (see the lines above and %s)", script, err, filepath.Join(artifacts, "result.json"))
 	}
+}
+
+// browserTools finds Node.js, Chromium and the built dashboard, as
+// TestDashboard does; without them the test skips, or fails when CI is set.
+func browserTools(t *testing.T) (node, chromium, uiDir string) {
+	t.Helper()
+	uiDir = filepath.Join(testenv.RepoRoot(t), "web", "ui")
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testenv.Unavailable(t, "node not found: the browser tests need Node.js 20.19+ (apt-get install nodejs npm, then make ui)")
+	}
+	if chromium = os.Getenv("CHROMIUM"); chromium == "" {
+		if chromium, err = exec.LookPath("chromium"); err != nil {
+			testenv.Unavailable(t, "chromium not found: the browser tests need Debian's chromium package (apt-get install chromium), or CHROMIUM=/path/to/chrome")
+		}
+	}
+	for _, need := range []string{"node_modules/playwright-core/package.json", "dist/index.html"} {
+		if _, err := os.Stat(filepath.Join(uiDir, need)); err != nil {
+			testenv.Unavailable(t, "web/ui/%s is missing: build the dashboard first (make ui)", need)
+		}
+	}
+	return node, chromium, uiDir
 }

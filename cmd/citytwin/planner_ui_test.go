@@ -3,16 +3,11 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,13 +50,7 @@ const plannerTenant = "planner"
 // test's temporary directory). Needs what TestDashboard needs.
 func TestPlannerPanel(t *testing.T) {
 	node, chromium, uiDir := browserTools(t)
-	artifacts := t.TempDir()
-	if dir := os.Getenv("CITYTWIN_ARTIFACTS"); dir != "" {
-		artifacts = filepath.Join(dir, "planner")
-		if err := os.RemoveAll(artifacts); err != nil {
-			t.Fatal(err)
-		}
-	}
+	artifacts := artifactsDir(t, "planner")
 
 	db := testenv.StartInfluxDB(t)
 	ct := startCitytwinBinary(t, citytwinUIBinary(t), nil, db, "citytwin-planner")
@@ -84,15 +73,9 @@ func TestPlannerPanel(t *testing.T) {
 	end := time.Now().Truncate(time.Hour)
 	db.Write(t, plannerHistory(fx, end.Add(-72*time.Hour), 72))
 
-	run, stop := context.WithTimeout(t.Context(), 8*time.Minute)
-	defer stop()
-	cmd := exec.CommandContext(run, node, "tests/planner.mjs")
-	cmd.Dir = uiDir
-	cmd.Env = append(os.Environ(),
+	runBrowserScript(t, node, chromium, uiDir, "tests/planner.mjs", artifacts, 8*time.Minute,
 		"CITYTWIN_URL="+base,
 		"CITYTWIN_TENANT="+plannerTenant,
-		"CITYTWIN_ARTIFACTS="+artifacts,
-		"CHROMIUM="+chromium,
 		"PLAN_NEIGHBOURHOOD="+fx.Neighbourhood,
 		"PLAN_DISTRICT="+fx.District,
 		"PLAN_ROAD="+fx.Road,
@@ -105,46 +88,6 @@ func TestPlannerPanel(t *testing.T) {
 		fmt.Sprintf("PLAN_ROAD_FLOW=%g", plannerRoadFlow),
 		fmt.Sprintf("PLAN_DETOUR_FLOW=%g", plannerDetourFlow),
 	)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start node tests/planner.mjs: %v", err)
-	}
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		t.Log(sc.Text())
-	}
-	err = cmd.Wait()
-	t.Logf("screenshots and result.json: %s", artifacts)
-	if err != nil {
-		t.Errorf("web/ui/tests/planner.mjs: %v (see the lines above and %s)", err, filepath.Join(artifacts, "result.json"))
-	}
-}
-
-// browserTools finds Node.js, Chromium and the built dashboard, as
-// TestDashboard does; without them the test skips, or fails when CI is set.
-func browserTools(t *testing.T) (node, chromium, uiDir string) {
-	t.Helper()
-	uiDir = filepath.Join(testenv.RepoRoot(t), "web", "ui")
-	node, err := exec.LookPath("node")
-	if err != nil {
-		testenv.Unavailable(t, "node not found: the planner test needs Node.js 20.19+ (apt-get install nodejs npm, then make ui)")
-	}
-	if chromium = os.Getenv("CHROMIUM"); chromium == "" {
-		if chromium, err = exec.LookPath("chromium"); err != nil {
-			testenv.Unavailable(t, "chromium not found: the planner test needs Debian's chromium package (apt-get install chromium), or CHROMIUM=/path/to/chrome")
-		}
-	}
-	for _, need := range []string{"node_modules/playwright-core/package.json", "dist/index.html"} {
-		if _, err := os.Stat(filepath.Join(uiDir, need)); err != nil {
-			testenv.Unavailable(t, "web/ui/%s is missing: build the dashboard first (make ui)", need)
-		}
-	}
-	return node, chromium, uiDir
 }
 
 // plannerFixture is where the test's sensors stand on the demo city.
