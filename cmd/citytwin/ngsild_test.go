@@ -136,7 +136,9 @@ func (sc *operatorScene) publish(t *testing.T, publish func(topic, body string))
 	}
 }
 
-// waitLive waits until every station's reading of now is in the twin.
+// waitLive waits until every station's reading of now is in the twin and
+// every message received is acknowledged, that is stored (the twin sees a
+// reading when it is accepted, a batch before it is durable).
 func (sc *operatorScene) waitLive(t *testing.T, ct *citytwinProc) {
 	deadline := time.Now().Add(20 * time.Second)
 	for _, st := range sc.stations {
@@ -156,6 +158,13 @@ func (sc *operatorScene) waitLive(t *testing.T, ct *citytwinProc) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+	}
+	m, ok := waitMetric(ct, 20*time.Second, func(m map[string]float64) bool {
+		return m["citytwin_ingest_messages_received_total"] > 0 &&
+			m["citytwin_ingest_messages_acked_total"] == m["citytwin_ingest_messages_received_total"]
+	})
+	if !ok {
+		t.Fatalf("ingest not drained: received %v, acked %v", m["citytwin_ingest_messages_received_total"], m["citytwin_ingest_messages_acked_total"])
 	}
 }
 
