@@ -535,6 +535,19 @@ func (h *Hub) Flush() {
 	h.flushMu.Lock()
 	defer h.flushMu.Unlock()
 	start := time.Now()
+	if d, ok := h.src.(Discarder); ok {
+		// Under h.mu: a client connecting now is counted after the discard,
+		// so its snapshot reads a state that includes what was discarded.
+		h.mu.Lock()
+		idle := len(h.clients) == 0
+		if idle {
+			d.Discard(start)
+		}
+		h.mu.Unlock()
+		if idle {
+			return
+		}
+	}
 	items := h.src.Changes(h.itemBuf[:0], start)
 	entries := make([]entry, 0, len(items))
 	for i := range items {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -470,5 +471,49 @@ func TestPongTimeout(t *testing.T) {
 	<-done
 	if got := e.metric(t, "citytwin_stream_clients_dropped_total", "reason", stream.DropPongTimeout); got != 1 {
 		t.Fatalf("a client answering pings was dropped (%v drops)", got)
+	}
+}
+
+// discardingSource counts the hub's calls.
+type discardingSource struct {
+	*fakeSource
+	mu                sync.Mutex
+	changes, discards int
+}
+
+func (s *discardingSource) Changes(dst []stream.Item, now time.Time) []stream.Item {
+	s.mu.Lock()
+	s.changes++
+	s.mu.Unlock()
+	return s.fakeSource.Changes(dst, now)
+}
+
+func (s *discardingSource) Discard(time.Time) {
+	s.mu.Lock()
+	s.discards++
+	s.mu.Unlock()
+}
+
+func (s *discardingSource) counts() (int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changes, s.discards
+}
+
+// TestIdleHubDiscards: without clients a flush discards instead of
+// encoding; with one it reads the changes.
+func TestIdleHubDiscards(t *testing.T) {
+	src := &discardingSource{fakeSource: newFakeSource()}
+	e := newEnv(t, stream.Config{}, src, false)
+	e.hub.Flush()
+	if c, d := src.counts(); c != 0 || d != 1 {
+		t.Fatalf("idle flush: %d Changes, %d Discard; want 0 and 1", c, d)
+	}
+	c := e.dial(t, nil)
+	send(t, c, `{"type":"subscribe","layers":["noise"]}`)
+	read(t, c)
+	e.hub.Flush()
+	if c, d := src.counts(); c != 1 || d != 1 {
+		t.Fatalf("flush with a client: %d Changes, %d Discard; want 1 and 1", c, d)
 	}
 }

@@ -84,6 +84,16 @@ type Query struct {
 	Now time.Time
 }
 
+// Discarder is a Source that can forget its pending changes cheaply. While
+// no client is connected the hub calls Discard instead of Changes at each
+// flush, so that an idle live map costs no encoding. A client that connects
+// later starts from a snapshot; the Source must then report complete items
+// for anything it forgot (it cannot know what a new client holds beyond the
+// snapshot).
+type Discarder interface {
+	Discard(now time.Time)
+}
+
 // Source is what the hub streams: a fixed set of layers whose items change
 // over time. The hub pulls changes at every flush tick, so that a Source can
 // record changes in O(1) per update and encode each changed entity once per

@@ -238,6 +238,19 @@ func layerOf(d twin.Domain) string {
 // span is an item whose JSON is buf[start:end] of the encoding arena.
 type span struct{ start, end int }
 
+// Discard implements stream.Discarder: it forgets the pending changes and
+// what clients were sent, so that every sensor's next item is complete.
+func (f *Feed) Discard(now time.Time) {
+	f.mu.Lock()
+	clear(f.dirty)
+	clear(f.alertQ)
+	f.resync = false
+	f.markPrev, f.mark = f.mark, f.snapshots > 0
+	f.mu.Unlock()
+	clear(f.sent)
+	clear(f.touched)
+}
+
 // Changes implements stream.Source: the changed sensors, the features
 // linked to them (old links too, when a sensor moved) with recomputed
 // indicators, the sensors whose staleness changed (every StaleSweep), and

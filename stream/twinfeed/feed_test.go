@@ -408,3 +408,33 @@ func TestPublishIgnoresNothingAndNeverTouchesState(t *testing.T) {
 		t.Fatalf("%d items for an unknown sensor", len(items))
 	}
 }
+
+// TestDiscardForgetsWhatWasSent: after a discard (no client connected) the
+// next item of a sensor is complete, since a new client holds only its
+// snapshot.
+func TestDiscardForgetsWhatWasSent(t *testing.T) {
+	city := demoCity(t)
+	f, state, _ := newFeed(t, city, twinfeed.Config{StaleSweep: -1}, twin.StateConfig{}, nil)
+	p := centre(city)
+	apply := func(i int, v float64) {
+		obs := []twin.Observation{noise(city, "n1", p, t0.Add(time.Duration(i)*time.Second), v)}
+		state.Apply(obs)
+		f.Publish(obs)
+	}
+	apply(0, 50)
+	f.Changes(nil, t0.Add(time.Second))
+	apply(1, 51)
+	if s, _, _ := split(t, f.Changes(nil, t0.Add(2*time.Second))); s["n1"].Type != "" {
+		t.Fatalf("second item %+v: want a partial item (no type)", s["n1"])
+	}
+	apply(2, 52)
+	f.Discard(t0.Add(3 * time.Second))
+	if items := f.Changes(nil, t0.Add(4*time.Second)); len(items) != 0 {
+		t.Fatalf("%d items after a discard without changes, want none", len(items))
+	}
+	apply(3, 53)
+	s, _, _ := split(t, f.Changes(nil, t0.Add(5*time.Second)))
+	if s["n1"].Type != "NoiseLevelObserved" || s["n1"].Values["LAeq"].Value != 53.0 {
+		t.Fatalf("item after a discard %+v: want a complete item with 53", s["n1"])
+	}
+}
