@@ -4,7 +4,8 @@ package main
 
 // The live map's fan-out at city scale, measured through the real path:
 // MQTT publishers (QoS 1, one reading per message, each stamped with its
-// publish time in µs) → Mosquitto → `citytwin serve` (real InfluxDB) →
+// publish time in µs; leanPublisher, or paho's client with -fanout.paho) →
+// Mosquitto → `citytwin serve` (real InfluxDB) →
 // /ws → WebSocket clients in a separate process (wsload,
 // stream/streamtest/cmd/wsload), which measure publish → receipt latency.
 // The server's CPU (user+sys from /proc/PID/stat over the publishing time)
@@ -49,6 +50,7 @@ var (
 	fanoutRate        = flag.Float64("fanout.rate", 10000, "TestFanout: readings per second in total (one reading per MQTT message)")
 	fanoutSensors     = flag.Int("fanout.sensors", 5000, "TestFanout: noise, air and traffic sensors publishing")
 	fanoutPublishers  = flag.Int("fanout.publishers", 4, "TestFanout: publishing MQTT connections (QoS 1)")
+	fanoutPaho        = flag.Bool("fanout.paho", false, "TestFanout: publish with paho's client (one write per message, ~4× the CPU) instead of the lean publisher")
 	fanoutDuration    = flag.Duration("fanout.duration", 20*time.Second, "TestFanout: publishing and measuring time of each run")
 	fanoutRounds      = flag.Int("fanout.rounds", 1, "TestFanout: rounds (every configuration and mode once per round)")
 	fanoutModes       = flag.String("fanout.modes", "partial,full", "TestFanout: delta encodings compared: partial (only what changed), full (-ws-full-deltas)")
@@ -196,6 +198,9 @@ func (ff *fanoutFleet) reading(k int, t time.Time) (string, []byte) {
 // acknowledged and failed counts.
 func publishFanout(t *testing.T, brokerURL string, ff *fanoutFleet, conns int, rate float64, d time.Duration) (acked, failed int64) {
 	t.Helper()
+	if !*fanoutPaho {
+		return publishLean(t, brokerURL, ff, conns, rate, d)
+	}
 	var clients []paho.Client
 	defer func() {
 		for _, c := range clients {
@@ -231,34 +236,92 @@ func publishFanout(t *testing.T, brokerURL string, ff *fanoutFleet, conns int, r
 			for k := p; k < len(ff.sensors); k += conns {
 				mine = append(mine, k)
 			}
-			one := func(i int) {
+			paceFanout(len(mine), rate/float64(conns), d, func(i int) bool {
 				topic, payload := ff.reading(mine[i%len(mine)], time.Now())
 				toks <- c.Publish(topic, 1, false, payload)
-			}
-			if rate == 0 {
-				for i := range mine {
-					one(i)
-				}
-				return
-			}
-			// Paced by the wall clock every 2 ms, at this connection's share.
-			share := rate / float64(conns)
-			start, sent := time.Now(), 0
-			tick := time.NewTicker(2 * time.Millisecond)
-			defer tick.Stop()
-			for range tick.C {
-				el := time.Since(start)
-				if el >= d {
-					return
-				}
-				for due := int(share * el.Seconds()); sent < due; sent++ {
-					one(sent)
-				}
-			}
+				return true
+			}, func() bool { return true })
 		})
 	}
 	wg.Wait()
 	return ok.Load(), bad.Load()
+}
+
+// publishLean is publishFanout with leanPublisher connections: the same
+// messages, paced the same way, the packets of each 2 ms tick in one write.
+func publishLean(t *testing.T, brokerURL string, ff *fanoutFleet, conns int, rate float64, d time.Duration) (acked, failed int64) {
+	t.Helper()
+	pubs := make([]*leanPublisher, conns)
+	for p := range pubs {
+		lp, err := dialLeanPublisher(brokerURL, fmt.Sprintf("fanout-pub%d-%06x", p, rand.Uint32()>>8))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs[p] = lp
+	}
+	var bad atomic.Int64
+	var wg sync.WaitGroup
+	for p, lp := range pubs {
+		wg.Go(func() {
+			var mine []int
+			for k := p; k < len(ff.sensors); k += conns {
+				mine = append(mine, k)
+			}
+			paceFanout(len(mine), rate/float64(conns), d, func(i int) bool {
+				topic, payload := ff.reading(mine[i%len(mine)], time.Now())
+				if err := lp.publish(topic, payload); err != nil {
+					bad.Add(1)
+					return false
+				}
+				return true
+			}, func() bool {
+				if err := lp.flush(); err != nil {
+					bad.Add(1)
+					return false
+				}
+				return true
+			})
+		})
+	}
+	wg.Wait()
+	for _, lp := range pubs {
+		bad.Add(lp.drain(15 * time.Second))
+		acked += lp.acked.Load()
+	}
+	return acked, bad.Load()
+}
+
+// paceFanout calls one(0), one(1), … : n times in a row when share is 0,
+// else share times per second for d, catching up with the wall clock every
+// 2 ms tick and calling flush after each tick. It stops early when one or
+// flush returns false.
+func paceFanout(n int, share float64, d time.Duration, one func(i int) bool, flush func() bool) {
+	if share == 0 {
+		for i := range n {
+			if !one(i) {
+				break
+			}
+		}
+		flush()
+		return
+	}
+	start, sent := time.Now(), 0
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		el := time.Since(start)
+		if el >= d {
+			return
+		}
+		for due := int(share * el.Seconds()); sent < due; sent++ {
+			if !one(sent) {
+				return
+			}
+		}
+		if !flush() {
+			return
+		}
+	}
 }
 
 func runFanout(t *testing.T, bin, wsload string, mq *testenv.Mosquitto, db *testenv.InfluxDB, ff *fanoutFleet, mode string, clients int) fanoutRun {
