@@ -45,8 +45,12 @@ type Indicators struct {
 	// DefaultFreeFlowKmh. A sensor with only one of occupancy or speed uses
 	// that term.
 	Congestion *float64
-	// Flow is the sum of the sensors' latest intensity (vehicles per the
-	// sensors' reporting period).
+	// Flow is the traffic, vehicles per hour: the sum over the sensors of
+	// their latest intensity (the vehicles counted in its observation
+	// period, as Smart Data Models' TrafficFlowObserved defines it) divided
+	// by that period — the time since the sensor's previous intensity, or
+	// its usual interval for its first one. A sensor whose period is not
+	// known yet (its first reading since start) is left out.
 	Flow *float64
 	// Speed is the mean latest averageVehicleSpeed, km/h.
 	Speed *float64
@@ -148,8 +152,10 @@ func (s *State) indicators(slot int, featureID string, now int64) Indicators {
 			case "o3":
 				pollutants[3].add(v.num)
 			case "intensity":
-				flow += v.num
-				flowN++
+				if sn.flowPeriod > 0 {
+					flow += v.num * float64(time.Hour) / float64(sn.flowPeriod)
+					flowN++
+				}
 			case "averageVehicleSpeed":
 				speed.add(v.num)
 				spd, hasSpd = v.num, true

@@ -162,7 +162,11 @@ type sensor struct {
 	feats    [nSlots]string // the feature ids indexed (green area after zone roll-up)
 	lastSeen int64
 	interval int64
-	vals     []val
+	// flowPeriod is the observation period (ns) of the latest intensity:
+	// the time since the sensor's previous intensity, or its usual interval
+	// for its first one; 0 while unknown (see Indicators.Flow).
+	flowPeriod int64
+	vals       []val
 }
 
 // val is one attribute value: 40 bytes.
@@ -294,6 +298,14 @@ func (s *State) apply(o *Observation) {
 			continue
 		}
 		v := &sn.vals[j]
+		if a.Kind == KindNumber && a.Name == "intensity" {
+			switch {
+			case v.t != 0 && t > v.t:
+				sn.flowPeriod = t - v.t
+			case v.t == 0:
+				sn.flowPeriod = sn.interval
+			}
+		}
 		v.t = t
 		v.kind = a.Kind
 		v.num, v.str = 0, ""

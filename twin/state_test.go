@@ -242,6 +242,14 @@ func testCity(t testing.TB) *geo.City {
 
 func TestCongestion(t *testing.T) {
 	s := twin.NewState(testCity(t), twin.StateConfig{})
+	// Earlier readings give the intensities their periods: t1 300 s, t2
+	// 150 s; t4's first intensity takes its usual interval (60 s, from a
+	// reading without intensity); t5 has one reading only.
+	s.Apply([]twin.Observation{
+		obs("t1", "TrafficFlowObserved", at(-300), geo.Links{Road: "R30", District: "D1"}, n("intensity", 90)),
+		obs("t2", "TrafficFlowObserved", at(-150), geo.Links{Road: "R30", District: "D1"}, n("intensity", 40)),
+		obs("t4", "TrafficFlowObserved", at(-60), geo.Links{Road: "Rnone", District: "D1"}, n("averageVehicleSpeed", 70)),
+	})
 	s.Apply([]twin.Observation{
 		// Road limit 30: 1 − 15/30 = 0.5 beats occupancy 0.2.
 		obs("t1", "TrafficFlowObserved", at(0), geo.Links{Road: "R30", District: "D1"},
@@ -252,19 +260,41 @@ func TestCongestion(t *testing.T) {
 		// No speed limit: free flow 50, 1 − 40/50 = 0.2; faster than free flow clamps to 0.
 		obs("t3", "TrafficFlowObserved", at(0), geo.Links{Road: "Rnone", District: "D1"}, n("averageVehicleSpeed", 40)),
 		obs("t4", "TrafficFlowObserved", at(0), geo.Links{Road: "Rnone", District: "D1"}, n("averageVehicleSpeed", 70), n("intensity", 5)),
+		obs("t5", "TrafficFlowObserved", at(0), geo.Links{Road: "Rnone", District: "D1"}, n("intensity", 7)),
 	})
 	r := s.Indicators(geo.KindRoad, "R30", at(0))
 	near(t, "R30 congestion", r.Congestion, (0.5+0.9)/2, 1e-12)
-	near(t, "R30 flow", r.Flow, 150, 0)
+	// 100 vehicles in 300 s + 50 in 150 s = 1,200 + 1,200 veh/h.
+	near(t, "R30 flow", r.Flow, 2400, 1e-9)
 	near(t, "R30 speed", r.Speed, 22.5, 1e-12)
 	r = s.Indicators(geo.KindRoad, "Rnone", at(0))
 	near(t, "Rnone congestion", r.Congestion, 0.1, 1e-12)
+	// t4: 5 vehicles in its 60 s interval = 300 veh/h; t5 (period unknown) left out.
+	near(t, "Rnone flow", r.Flow, 300, 1e-9)
 	d := s.Indicators(geo.KindDistrict, "D1", at(0))
 	near(t, "D1 congestion", d.Congestion, (0.5+0.9+0.2+0)/4, 1e-12)
-	near(t, "D1 flow", d.Flow, 155, 0)
-	if d.Sensors != 4 || d.LAeq != nil || d.AQIBand != "" || d.SoilMoisture != nil {
+	near(t, "D1 flow", d.Flow, 2700, 1e-9)
+	if d.Sensors != 5 || d.LAeq != nil || d.AQIBand != "" || d.SoilMoisture != nil {
 		t.Fatalf("D1 %+v", d)
 	}
+}
+
+// TestFlowPeriod: an older intensity arriving late and a replacement at the
+// same time leave the latest intensity's period as it was.
+func TestFlowPeriod(t *testing.T) {
+	s := twin.NewState(testCity(t), twin.StateConfig{})
+	l := geo.Links{Road: "R30"}
+	s.Apply([]twin.Observation{obs("t", "TrafficFlowObserved", at(0), l, n("intensity", 10))})
+	if f := s.Indicators(geo.KindRoad, "R30", at(0)).Flow; f != nil {
+		t.Fatalf("flow after a first reading = %v, want unknown", *f)
+	}
+	s.Apply([]twin.Observation{obs("t", "TrafficFlowObserved", at(120), l, n("intensity", 30))})
+	near(t, "flow", s.Indicators(geo.KindRoad, "R30", at(120)).Flow, 900, 1e-9) // 30 per 2 min
+	s.Apply([]twin.Observation{
+		obs("t", "TrafficFlowObserved", at(60), l, n("intensity", 99)),  // older: ignored
+		obs("t", "TrafficFlowObserved", at(120), l, n("intensity", 40)), // same time: replaces the count
+	})
+	near(t, "flow", s.Indicators(geo.KindRoad, "R30", at(120)).Flow, 1200, 1e-9) // 40 per 2 min
 }
 
 func TestSoilMoisture(t *testing.T) {

@@ -356,6 +356,10 @@ func TestIndicatorNamesMatchNGSILD(t *testing.T) {
 			Location: p, Links: links, Attrs: []twin.Attr{{Name: "intensity", Kind: twin.KindNumber, Num: 120},
 				{Name: "averageVehicleSpeed", Kind: twin.KindNumber, Num: 30}, {Name: "occupancy", Kind: twin.KindNumber, Num: 0.4}}},
 	}
+	// An earlier count gives the traffic sensor's flow its period.
+	earlier := obs[3]
+	earlier.Time = now.Add(-5 * time.Minute)
+	state.Apply([]twin.Observation{earlier})
 	state.Apply(obs)
 	f.Publish(obs)
 	_, features, _ := split(t, f.Changes(nil, now))

@@ -199,7 +199,7 @@ export class Panel {
     if (ind.aqiBand) rows.push(['European AQI', chip(aqiColor(ind.aqiBand), `${ind.aqiBand} (${ind.aqiPollutant})`)]);
     for (const p of ['pm25', 'pm10', 'no2', 'o3'] as const) if (ind[p] !== undefined) rows.push([p, `${ind[p]!.toFixed(1)} µg/m³`]);
     if (ind.congestionIndex !== undefined) rows.push(['Congestion', chip(congestionColor(ind.congestionIndex), ind.congestionIndex.toFixed(2))]);
-    if (ind.intensity !== undefined) rows.push(['Flow', `${fmt(ind.intensity, 0)} vehicles`]);
+    if (ind.intensity !== undefined) rows.push(['Flow', `${fmt(ind.intensity, 0)} veh/h`]);
     if (ind.averageVehicleSpeed !== undefined) rows.push(['Speed', `${ind.averageVehicleSpeed.toFixed(0)} km/h`]);
     if (ind.soilMoistureVwc !== undefined)
       rows.push(['Soil moisture', chip(soilColor(ind.soilMoistureVwc, this.ctx.scale.refillVWC), `${ind.soilMoistureVwc.toFixed(3)} m³/m³`)]);
