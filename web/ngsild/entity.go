@@ -98,6 +98,10 @@ type entity struct {
 	attrs   []attr // sorted by name
 	geom    orb.Geometry
 	dist    float64 // distance to a near query point, metres
+	// feat, when set, is the city feature whose attributes (its live
+	// indicators) are not computed yet: a query that filters on no
+	// attribute pages first and computes them for its page only.
+	feat *geo.Feature
 }
 
 func (e *entity) attr(name string) (*attr, bool) {
