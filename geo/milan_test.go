@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/citytwin/citytwin/geo"
+	"github.com/citytwin/citytwin/internal/arpa"
 	"github.com/paulmach/orb"
 )
 
@@ -113,27 +114,27 @@ func TestMilanARPAStations(t *testing.T) {
 		"Milano P.zza Abbiategrasso": "STADERA - CHIESA ROSSA - Q.RE TORRETTA - CONCA FALLATA",
 	}
 	seen := 0
-	for _, s := range readARPA(t, milanData(t, "astroedo-air_quality_analysis/data/Database_sensors.csv")) {
-		ln := c.Link(s.p, nil, 100)
-		inMilan := s.comune == "Milano"
+	for _, s := range arpa.Stations(t) {
+		ln := c.Link(s.Point, nil, 100)
+		inMilan := s.Comune == "Milano"
 		if inMilan != (ln.District != "") || inMilan != (ln.Neighbourhood != "") {
-			t.Errorf("station %s (comune %s) at %v linked to %+v", s.name, s.comune, s.p, ln)
+			t.Errorf("station %s (comune %s) at %v linked to %+v", s.Name, s.Comune, s.Point, ln)
 			continue
 		}
 		if !inMilan {
 			continue
 		}
 		n, _ := c.Feature(geo.KindNeighbourhood, ln.Neighbourhood)
-		if w, ok := want[s.name]; ok {
+		if w, ok := want[s.Name]; ok {
 			seen++
 			if n.Name != w {
-				t.Errorf("station %s: NIL %q, want %q", s.name, n.Name, w)
+				t.Errorf("station %s: NIL %q, want %q", s.Name, n.Name, w)
 			}
 		} else {
-			t.Errorf("Milan station %s (NIL %s) missing from the table", s.name, n.Name)
+			t.Errorf("Milan station %s (NIL %s) missing from the table", s.Name, n.Name)
 		}
-		if o := other.Containing(geo.KindNeighbourhood, s.p); o == nil || o.Name != n.Name {
-			t.Errorf("station %s: NIL %q here, %v in ds964", s.name, n.Name, o)
+		if o := other.Containing(geo.KindNeighbourhood, s.Point); o == nil || o.Name != n.Name {
+			t.Errorf("station %s: NIL %q here, %v in ds964", s.Name, n.Name, o)
 		}
 	}
 	if seen != len(want) {

@@ -1,14 +1,12 @@
 package geo_test
 
 import (
-	"encoding/csv"
-	"math"
 	"os"
 	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/citytwin/citytwin/geo"
+	"github.com/citytwin/citytwin/internal/arpa"
 	"github.com/paulmach/orb"
 	orbgeo "github.com/paulmach/orb/geo"
 )
@@ -51,10 +49,9 @@ func TestUTM32NControlPoints(t *testing.T) {
 // TestUTM32NAgainstARPA uses ARPA Lombardia's air-quality station table,
 // which gives each station both in UTM 32N (whole metres) and in WGS84.
 func TestUTM32NAgainstARPA(t *testing.T) {
-	path := milanData(t, "astroedo-air_quality_analysis/data/Database_sensors.csv")
-	stations := readARPA(t, path)
+	stations := arpa.Stations(t)
 	if len(stations) < 5 {
-		t.Fatalf("only %d stations with coordinates in %s", len(stations), path)
+		t.Fatalf("only %d stations with coordinates in %s", len(stations), arpa.Path(t))
 	}
 	// A handful of rows disagree with themselves by tens of metres to
 	// kilometres (the two coordinate pairs were surveyed separately); a
@@ -62,11 +59,11 @@ func TestUTM32NAgainstARPA(t *testing.T) {
 	// bulk to agree to within the metre rounding of the UTM columns.
 	var ds []float64
 	for _, s := range stations {
-		lon, lat := geo.UTM32NToWGS84(s.e, s.n)
-		d := orbgeo.Distance(orb.Point{lon, lat}, s.p)
+		lon, lat := geo.UTM32NToWGS84(s.East, s.North)
+		d := orbgeo.Distance(orb.Point{lon, lat}, s.Point)
 		ds = append(ds, d)
 		if d > 2 {
-			t.Logf("outlier station %s: UTM (%v, %v) -> (%.7f, %.7f), %.1f m from ARPA's (%v, %v)", s.name, s.e, s.n, lon, lat, d, s.p[0], s.p[1])
+			t.Logf("outlier station %s: UTM (%v, %v) -> (%.7f, %.7f), %.1f m from ARPA's (%v, %v)", s.Name, s.East, s.North, lon, lat, d, s.Point[0], s.Point[1])
 		}
 	}
 	slices.Sort(ds)
@@ -75,55 +72,6 @@ func TestUTM32NAgainstARPA(t *testing.T) {
 	if median > 1 || p90 > 2 {
 		t.Errorf("UTM 32N inverse disagrees with ARPA: median %.2f m, 90th percentile %.2f m (want <= 1 m, <= 2 m)", median, p90)
 	}
-}
-
-type arpaStation struct {
-	id, name, comune string
-	e, n             float64
-	p                orb.Point
-}
-
-// readARPA returns one entry per station of Database_sensors.csv.
-func readARPA(t *testing.T, path string) []arpaStation {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	rows, err := r.ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[h] = i
-	}
-	seen := map[string]bool{}
-	var out []arpaStation
-	for _, row := range rows[1:] {
-		id := row[col["idstazione"]]
-		if seen[id] {
-			continue
-		}
-		num := func(name string) float64 {
-			v, err := strconv.ParseFloat(row[col[name]], 64)
-			if err != nil {
-				return math.NaN()
-			}
-			return v
-		}
-		s := arpaStation{id: id, name: row[col["nomestazione"]], comune: row[col["comune"]],
-			e: num("utm_est"), n: num("utm_nord"), p: orb.Point{num("lng"), num("lat")}}
-		if math.IsNaN(s.e + s.n + s.p[0] + s.p[1]) {
-			continue
-		}
-		seen[id] = true
-		out = append(out, s)
-	}
-	return out
 }
 
 func milanData(t testing.TB, rel string) string {

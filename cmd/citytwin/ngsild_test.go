@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/citytwin/citytwin/geo"
 	"github.com/citytwin/citytwin/geo/democity"
+	"github.com/citytwin/citytwin/internal/arpa"
 	"github.com/citytwin/citytwin/internal/testenv"
 	"github.com/citytwin/citytwin/twin"
 )
@@ -321,39 +320,16 @@ func milanCity(t *testing.T) string {
 	return dir
 }
 
-// arpaMilan reads ARPA Lombardia's station table and returns the stations
-// in the comune of Milano, with made-up current concentrations.
+// arpaMilan returns ARPA Lombardia's stations in the comune of Milano, with
+// made-up current concentrations.
 func arpaMilan(t *testing.T) []station {
-	f, err := os.Open("../../../shared/data/milano/astroedo-air_quality_analysis/data/Database_sensors.csv")
-	if err != nil {
-		t.Skipf("ARPA station table not present: %v", err)
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	rows, err := r.ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[h] = i
-	}
-	seen := map[string]bool{}
 	var out []station
-	for _, row := range rows[1:] {
-		id := row[col["idstazione"]]
-		if seen[id] || row[col["comune"]] != "Milano" {
+	for _, s := range arpa.Stations(t) {
+		if s.Comune != "Milano" {
 			continue
 		}
-		seen[id] = true
-		lat, err1 := strconv.ParseFloat(row[col["lat"]], 64)
-		lon, err2 := strconv.ParseFloat(row[col["lng"]], 64)
-		if err1 != nil || err2 != nil {
-			t.Fatalf("station %s: bad coordinates", id)
-		}
 		i := float64(len(out))
-		out = append(out, station{"arpa-" + id, orb.Point{lon, lat},
+		out = append(out, station{"arpa-" + s.ID, s.Point,
 			map[string]float64{"pm25": 6 + 7*i, "pm10": 12 + 9*i, "no2": 25 + 20*i, "o3": 30 + 5*i}})
 	}
 	if len(out) < 5 {
