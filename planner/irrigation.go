@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,12 +64,16 @@ type GreenAreaResult struct {
 	// SoilSensors counts the soil moisture sensors linked to it;
 	// InitialDepletionMM is the root-zone depletion at the start of the
 	// horizon, Measured whether a measurement reset it in the baseline.
-	SoilSensors        int            `json:"soilSensors"`
-	InitialDepletionMM float64        `json:"initialDepletionMm"`
-	Measured           bool           `json:"measured"`
-	TAWMM              float64        `json:"tawMm"`
-	RAWMM              float64        `json:"rawMm"`
-	Results            []PolicyResult `json:"results"`
+	SoilSensors        int     `json:"soilSensors"`
+	InitialDepletionMM float64 `json:"initialDepletionMm"`
+	Measured           bool    `json:"measured"`
+	TAWMM              float64 `json:"tawMm"`
+	RAWMM              float64 `json:"rawMm"`
+	// P is the depletion fraction of RAW = p·TAW: the spec's, else the one
+	// that puts the threshold policy's refill at the live twin's refill
+	// point for the area (Planner.refillP).
+	P       float64        `json:"p"`
+	Results []PolicyResult `json:"results"`
 }
 
 // PolicyResult is one policy on one green area.
@@ -303,6 +308,9 @@ func (p *Planner) runIrrigation(ctx context.Context, spec Spec, tenant string, a
 			return nil, fieldErr("irrigation", "%v", err)
 		}
 		ga = ga.WithDefaults()
+		if is.P == 0 {
+			ga.P = p.refillP(id, ga)
+		}
 		// Soil moisture per local day: the mean of the day's first
 		// measured hour over the area's sensors.
 		soil := map[string][2]float64{}
@@ -350,7 +358,7 @@ func (p *Planner) runIrrigation(ctx context.Context, spec Spec, tenant string, a
 			return nil, fmt.Errorf("planner: green area %s: %w", id, err)
 		}
 		g := GreenAreaResult{ID: id, Name: f.Name, AreaM2: math.Round(m2), SoilSensors: sensors,
-			InitialDepletionMM: round2(dr), Measured: measured, TAWMM: round2(ga.TAW()), RAWMM: round2(ga.RAW())}
+			InitialDepletionMM: round2(dr), Measured: measured, TAWMM: round2(ga.TAW()), RAWMM: round2(ga.RAW()), P: round2(ga.P)}
 		for i, r := range results {
 			pr := PolicyResult{Policy: r.Policy, IrrigationMM: round2(r.Totals.IrrigationMM), VolumeM3: round2(r.Totals.VolumeM3),
 				Events: r.Totals.Events, StressDays: r.Totals.StressDays, DrainageMM: round2(r.Totals.DrainageMM), Schedule: []ScheduleEntry{}}
@@ -378,15 +386,52 @@ func (p *Planner) runIrrigation(ctx context.Context, spec Spec, tenant string, a
 	}
 	sd := site
 	res.Assumptions = []string{
-		fmt.Sprintf("FAO-56 daily root-zone balance per green area: Kc %g, θFC %g, θWP %g, Zr %g m, p %g, efficiency %g; rain below 2 mm a day does not count; no capillary rise.",
+		fmt.Sprintf("FAO-56 daily root-zone balance per green area: Kc %g, θFC %g, θWP %g, Zr %g m, %s, efficiency %g; rain below 2 mm a day does not count; no capillary rise.",
 			fao56.Area{Kc: is.Kc}.WithDefaults().Kc, fao56.Area{ThetaFC: is.ThetaFC}.WithDefaults().ThetaFC, fao56.Area{ThetaWP: is.ThetaWP}.WithDefaults().ThetaWP,
-			fao56.Area{RootDepthM: is.RootDepthM}.WithDefaults().RootDepthM, fao56.Area{P: is.P}.WithDefaults().P, fao56.Area{Efficiency: is.Efficiency}.WithDefaults().Efficiency),
+			fao56.Area{RootDepthM: is.RootDepthM}.WithDefaults().RootDepthM, pText(is, res.GreenAreas), fao56.Area{Efficiency: is.Efficiency}.WithDefaults().Efficiency),
 		fmt.Sprintf("ET0 by FAO-56 Penman-Monteith from the WeatherObserved stations' daily values (Hargreaves on days without radiation), site latitude %.3f°, elevation %g m; %d station(s), pooled.",
 			sd.LatitudeDeg, sd.ElevationM, stations),
 		"Today's depletion: the balance run over the baseline without irrigation, reset each day by the mean of the area's soil moisture sensors (start of day); areas without sensors start the baseline at field capacity.",
 		fmt.Sprintf("Horizon weather: the baseline's last %d days replayed from tomorrow (no forecast source); rain-skip reads that rain as its forecast.", min(horizon, len(baseDays))),
 	}
 	return res, nil
+}
+
+// refillP returns the depletion fraction p at which area a (green area id)
+// refills at the live twin's refill point θr for it (twin.State.RefillVWC,
+// which raises "needs water" and the soil-refill alert): the sensor form of
+// FAO-56's trigger, θr = θFC − p·(θFC − θWP) (reference/domain.md §7), so
+// p = (θFC − θr)/(θFC − θWP). Without a twin, or when θr lies outside
+// (θWP, θFC), the FAO-56 default.
+func (p *Planner) refillP(id string, a fao56.Area) float64 {
+	if p.state == nil {
+		return fao56.DefaultP
+	}
+	r := p.state.RefillVWC(geo.KindGreenArea, id)
+	if !(r > a.ThetaWP && r < a.ThetaFC) {
+		return fao56.DefaultP
+	}
+	return (a.ThetaFC - r) / (a.ThetaFC - a.ThetaWP)
+}
+
+// pText states the p the green areas used: given, or from the twin's refill
+// points.
+func pText(is *IrrigationSpec, areas []GreenAreaResult) string {
+	if is.P != 0 {
+		return fmt.Sprintf("p %g (given)", is.P)
+	}
+	var ps []float64
+	for _, g := range areas {
+		if !slices.Contains(ps, g.P) {
+			ps = append(ps, g.P)
+		}
+	}
+	slices.Sort(ps)
+	txt := make([]string, len(ps))
+	for i, v := range ps {
+		txt[i] = strconv.FormatFloat(round2(v), 'g', -1, 64)
+	}
+	return "p " + strings.Join(txt, ", ") + " (the live twin's refill point θFC − p·(θFC − θWP) of each green area)"
 }
 
 // dayOf returns the accumulator of the local day of hour h.

@@ -102,7 +102,7 @@ func writeHistory(t *testing.T, db *testenv.InfluxDB, start time.Time, hours int
 	db.Write(t, b.String())
 }
 
-func newPlanner(t *testing.T, now time.Time) (*planner.Planner, *geo.City) {
+func newPlanner(t *testing.T, now time.Time, twinCfg ...twin.StateConfig) (*planner.Planner, *geo.City) {
 	db := testenv.StartInfluxDB(t)
 	city := testCity(t)
 	start := time.Date(2026, 11, 10, 0, 0, 0, 0, mustRome())
@@ -114,7 +114,11 @@ func newPlanner(t *testing.T, now time.Time) (*planner.Planner, *geo.City) {
 	t.Cleanup(hist.Close)
 	// The live twin knows nothing: sensors are placed by the locations
 	// stored with their rollups.
-	state := twin.NewState(city, twin.StateConfig{})
+	var sc twin.StateConfig
+	if len(twinCfg) > 0 {
+		sc = twinCfg[0]
+	}
+	state := twin.NewState(city, sc)
 	model, err := dynamap.New(dynamap.Config{}, city, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -324,9 +328,18 @@ func TestIrrigationScenario(t *testing.T) {
 	if fixed.Events != 4 || fixed.IrrigationMM != 40 || math.Abs(fixed.VolumeM3-40*g.AreaM2/1000) > 0.05 {
 		t.Errorf("fixed %+v (area %g m²), want 4 events, 40 mm, %g m³", fixed, g.AreaM2, 40*g.AreaM2/1000)
 	}
+	// The threshold policy refills at the live twin's refill point 0.20:
+	// 0.32 − p·(0.32 − 0.12) = 0.20 → p = 0.6; TAW = 1000·0.20·0.3 = 60 mm,
+	// RAW = 0.6·60 = 36 mm.
+	if g.P != 0.6 || g.TAWMM != 60 || g.RAWMM != 36 {
+		t.Errorf("p %g, TAW %g, RAW %g: want 0.6, 60, 36", g.P, g.TAWMM, g.RAWMM)
+	}
+	if a := strings.Join(res.Assumptions, " "); !strings.Contains(a, "p 0.6 (the live twin's refill point") {
+		t.Errorf("assumptions do not state p: %s", a)
+	}
 	// Threshold: the depletion starts near 1000·(0.32 − 0.25)·0.3 = 21 mm
-	// plus a day of ET; RAW = 30 mm: with ETc of a few mm a day it refills
-	// within the week, to field capacity each time.
+	// plus a day of ET; with ETc of a few mm a day it reaches RAW and
+	// refills within the week, to field capacity each time.
 	th := g.Results[0]
 	if th.Events < 1 || th.StressDays != 0 {
 		t.Errorf("threshold %+v, want at least one refill and no stress day", th)
@@ -343,6 +356,35 @@ func TestIrrigationScenario(t *testing.T) {
 	}
 	if len(ir.Weather) != 7 || ir.Weather[0].Method == "" || ir.Weather[0].ET0MM <= 0 {
 		t.Errorf("horizon weather %+v", ir.Weather)
+	}
+}
+
+// A green area whose refill point the operator set (twin RefillByFeature)
+// gets its p from it; a p in the spec wins.
+func TestIrrigationRefillPoint(t *testing.T) {
+	rome := mustRome()
+	now := time.Date(2026, 11, 12, 9, 30, 0, 0, rome)
+	p, _ := newPlanner(t, now, twin.StateConfig{RefillByFeature: map[string]float64{"g-1": 0.24}})
+	spec := planner.Spec{Name: "parks", Tenant: "t1",
+		Baseline:   planner.Window{Start: time.Date(2026, 11, 10, 0, 0, 0, 0, rome), End: time.Date(2026, 11, 12, 0, 0, 0, 0, rome)},
+		Area:       planner.Area{Neighbourhoods: []string{"n-1"}},
+		Irrigation: &planner.IrrigationSpec{HorizonDays: 3, Policies: []planner.PolicySpec{{Policy: "threshold"}}},
+	}
+	for _, tc := range []struct {
+		p, wantP, wantRAW float64
+	}{
+		{0, 0.4, 24},   // 0.32 − p·0.20 = 0.24 → p 0.4; RAW 0.4·60
+		{0.5, 0.5, 30}, // given
+	} {
+		spec.Irrigation.P = tc.p
+		res, err := p.Run(t.Context(), spec, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := res.Irrigation.GreenAreas[0]
+		if g.P != tc.wantP || g.RAWMM != tc.wantRAW {
+			t.Errorf("spec p %g: p %g RAW %g, want %g, %g", tc.p, g.P, g.RAWMM, tc.wantP, tc.wantRAW)
+		}
 	}
 }
 

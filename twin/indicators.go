@@ -223,6 +223,14 @@ func (s *State) freeFlow(sn *sensor) float64 {
 
 // refill returns the refill threshold of a green area or irrigation zone:
 // its own override, else (zones) its green area's, else RefillVWC.
+// RefillVWC returns the soil moisture (m³/m³) at or below which green area
+// or irrigation zone id needs water: its RefillByFeature entry, an
+// irrigation zone's green area's, else StateConfig.RefillVWC. The planner's
+// threshold policy refills at the same point.
+func (s *State) RefillVWC(k geo.Kind, id string) float64 {
+	return s.refill(slotOf(k), id)
+}
+
 func (s *State) refill(slot int, id string) float64 {
 	if v, ok := s.cfg.RefillByFeature[id]; ok {
 		return v

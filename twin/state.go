@@ -27,7 +27,8 @@ type StateConfig struct {
 	// sensor-driven form of the FAO-56 trigger "irrigate when Dr ≥ RAW":
 	// θrefill = θFC − RAW/(1000·Zr) with RAW = p·TAW and
 	// TAW = 1000·(θFC − θWP)·Zr (reference/domain.md §7). With θFC 0.32,
-	// θWP 0.12 and p 0.6 (turf-like) this gives 0.32 − 0.6·0.20 = 0.20.
+	// θWP 0.12 and p 0.6 this gives 0.32 − 0.6·0.20 = 0.20. The planner's
+	// threshold policy refills at the same point (State.RefillVWC).
 	RefillVWC float64
 	// RefillByFeature overrides RefillVWC per green area or irrigation zone
 	// id. An irrigation zone without its own entry uses its green area's.
