@@ -84,6 +84,11 @@ type Observation struct {
 	// its location and refs (zero when no cartography is loaded or the
 	// observation has no location).
 	Links geo.Links
+	// Period, when set, is the observation period of the values (the
+	// interval an intensity counts vehicles over); zero lets State infer it
+	// from the sensor's previous reading (see Indicators.Flow). The replay
+	// sets it from the live twin's usual interval, as it sees one reading.
+	Period time.Duration
 }
 
 // DefaultTenant is the tenant of data whose source names none.

@@ -301,6 +301,8 @@ func (s *State) apply(o *Observation) {
 		v := &sn.vals[j]
 		if a.Kind == KindNumber && a.Name == "intensity" {
 			switch {
+			case o.Period > 0:
+				sn.flowPeriod = int64(o.Period)
 			case v.t != 0 && t > v.t:
 				sn.flowPeriod = t - v.t
 			case v.t == 0:

@@ -295,6 +295,11 @@ func TestFlowPeriod(t *testing.T) {
 		obs("t", "TrafficFlowObserved", at(120), l, n("intensity", 40)), // same time: replaces the count
 	})
 	near(t, "flow", s.Indicators(geo.KindRoad, "R30", at(120)).Flow, 1200, 1e-9) // 40 per 2 min
+	// A stated period wins over the time since the previous count.
+	o := obs("t", "TrafficFlowObserved", at(180), l, n("intensity", 50))
+	o.Period = 5 * time.Minute
+	s.Apply([]twin.Observation{o})
+	near(t, "flow", s.Indicators(geo.KindRoad, "R30", at(180)).Flow, 600, 1e-9) // 50 per 5 min
 }
 
 func TestSoilMoisture(t *testing.T) {

@@ -217,6 +217,13 @@ func (rp *Replay) replay(w http.ResponseWriter, r *http.Request) {
 			}
 			continue
 		}
+		for i := range s.obs {
+			if s.obs[i].Period == 0 {
+				// One reading per attribute: the period of a count is
+				// the sensor's usual interval (Indicators.Flow).
+				s.obs[i].Period = live.Interval
+			}
+		}
 		past.Apply(s.obs)
 	}
 	for _, k := range geo.Kinds {

@@ -104,6 +104,10 @@ func TestReplayShowsThePast(t *testing.T) {
 		live.Apply([]twin.Observation{obs("milano", "n1", "NoiseLevelObserved", twin.DomainNoise, now.Add(time.Duration(i-4)*time.Minute), num("LAeq", 70, "2N"))})
 	}
 	live.Apply([]twin.Observation{obs("milano", "s1", "NoiseLevelObserved", twin.DomainNoise, now, num("LAeq", 70, "2N"))})
+	// c1 counts vehicles every 2 minutes.
+	for i := range 3 {
+		live.Apply([]twin.Observation{obs("milano", "c1", "TrafficFlowObserved", twin.DomainTraffic, now.Add(time.Duration(2*i-4)*time.Minute), num("intensity", 10, ""))})
+	}
 
 	past := &pastHistory{obs: []twin.Observation{
 		obs("milano", "a1", "AirQualityObserved", twin.DomainAir, at.Add(-2*time.Minute), num("no2", 250, "")),
@@ -111,6 +115,7 @@ func TestReplayShowsThePast(t *testing.T) {
 		obs("milano", "n1", "NoiseLevelObserved", twin.DomainNoise, at.Add(-30*time.Second), num("LAeq", 50, "")),
 		obs("milano", "s1", "NoiseLevelObserved", twin.DomainNoise, at.Add(-50*time.Minute), num("LAeq", 90, "")),
 		obs("torino", "t1", "NoiseLevelObserved", twin.DomainNoise, at.Add(-time.Minute), num("LAeq", 99, "")),
+		obs("milano", "c1", "TrafficFlowObserved", twin.DomainTraffic, at.Add(-time.Minute), num("intensity", 40, "")),
 	}}
 	base := serve(t, (&web.Replay{City: city, State: live, History: past, Now: func() time.Time { return now }}).Register)
 
@@ -130,10 +135,10 @@ func TestReplayShowsThePast(t *testing.T) {
 	for _, s := range body.Sensors {
 		ids = append(ids, s.ID)
 	}
-	if !slices.Equal(ids, []string{"a1", "n1", "s1"}) {
-		t.Fatalf("sensors %v, want a1 n1 s1 (not torino's)", ids)
+	if !slices.Equal(ids, []string{"a1", "c1", "n1", "s1"}) {
+		t.Fatalf("sensors %v, want a1 c1 n1 s1 (not torino's)", ids)
 	}
-	n1, s1 := body.Sensors[1], body.Sensors[2]
+	n1, s1 := body.Sensors[2], body.Sensors[3]
 	if v := n1.Values["LAeq"]; v.Value != 50.0 || v.UnitCode != "2N" || !v.ObservedAt.Equal(at.Add(-30*time.Second)) || n1.Stale {
 		t.Errorf("n1 = %+v: want its newest value 50 before `at`, the live unit, not stale", n1)
 	}
@@ -152,10 +157,11 @@ func TestReplayShowsThePast(t *testing.T) {
 			t.Errorf("park g1 has no sensor but is listed: %+v", f)
 		}
 	}
-	// n1 and a1 count; s1 is stale. The LAeq is n1's alone, the AQI a1's
-	// NO2 (230–340: very poor).
-	if n1ind == nil || n1ind["sensorCount"] != 2.0 || n1ind["staleSensorCount"] != 1.0 || n1ind["LAeq"] != 50.0 ||
-		n1ind["aqiBand"] != twin.AQIVeryPoor || n1ind["no2"] != 250.0 {
+	// n1, a1 and c1 count; s1 is stale. The LAeq is n1's alone, the AQI
+	// a1's NO2 (230–340: very poor), the flow c1's 40 vehicles over its usual
+	// 2 minutes = 1,200 veh/h.
+	if n1ind == nil || n1ind["sensorCount"] != 3.0 || n1ind["staleSensorCount"] != 1.0 || n1ind["LAeq"] != 50.0 ||
+		n1ind["aqiBand"] != twin.AQIVeryPoor || n1ind["no2"] != 250.0 || n1ind["intensity"] != 1200.0 {
 		t.Errorf("neighbourhood n1 at `at`: %v", n1ind)
 	}
 
