@@ -25,6 +25,9 @@
 //   - The time is the latest property observedAt, else dateObserved (the end of
 //     an ISO 8601 interval), else dateObservedTo, else TimeInstant (attribute,
 //     then the latest metadata TimeInstant), else the arrival time.
+//   - The period the values cover (a count's interval), when the entity states
+//     one — dateObserved as an interval start/end, else dateObservedFrom to
+//     dateObservedTo, up to a day — becomes Observation.Period.
 //
 // The package does no I/O and keeps no state between calls besides a pool of
 // JSON parsers and a read-only table of well-known names: Decode is safe for

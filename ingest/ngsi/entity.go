@@ -32,14 +32,15 @@ type entity struct {
 	typeless   bool // {"value": …} with no type: NGSI-LD concise
 
 	// Time candidates, in order of precedence.
-	observedAt      time.Time
-	hasObservedAt   bool
-	dateObserved    *fastjson.Value
-	dateObservedTo  *fastjson.Value
-	timeInstant     *fastjson.Value
-	metaInstant     time.Time
-	metaInstantName []byte // attribute whose metadata TimeInstant failed to parse
-	hasMetaInstant  bool
+	observedAt       time.Time
+	hasObservedAt    bool
+	dateObserved     *fastjson.Value
+	dateObservedTo   *fastjson.Value
+	dateObservedFrom *fastjson.Value // the period's start (Observation.Period)
+	timeInstant      *fastjson.Value
+	metaInstant      time.Time
+	metaInstantName  []byte // attribute whose metadata TimeInstant failed to parse
+	hasMetaInstant   bool
 
 	// Location candidates: the "location" attribute wins over any other
 	// GeoProperty / geo:json attribute.
@@ -264,10 +265,13 @@ func (e *entity) member(name []byte, v *fastjson.Value) {
 	case "dateObservedTo":
 		e.dateObservedTo = inner
 		return
+	case "dateObservedFrom":
+		e.dateObservedFrom = inner
+		return
 	case "TimeInstant":
 		e.timeInstant = inner
 		return
-	case "dateObservedFrom", "observedAt", "dateCreated", "dateModified", "createdAt", "modifiedAt",
+	case "observedAt", "dateCreated", "dateModified", "createdAt", "modifiedAt",
 		"address":
 		return
 	}
@@ -504,6 +508,40 @@ func (e *entity) time() {
 	default:
 		e.obs.Time, e.obs.TimeSource = e.in.Arrival.UTC(), twin.TimeArrival
 	}
+	e.obs.Period = e.period()
+}
+
+// maxPeriod bounds an observation period taken from the payload.
+const maxPeriod = 24 * time.Hour
+
+// period returns the observation period the entity states (Smart Data
+// Models' TrafficFlowObserved counts "during this observation period"):
+// dateObserved as an ISO 8601 interval start/end, else dateObservedFrom to
+// dateObservedTo; zero when neither is given or they do not make a period
+// of up to a day. A malformed period is not an error: the time rules above
+// already judged the fields that set the observation time.
+func (e *entity) period() time.Duration {
+	var from, to time.Time
+	var ok bool
+	if e.dateObserved != nil {
+		if s, isStr := str(e.dateObserved); isStr {
+			if i := strings.IndexByte(string(s), '/'); i > 0 {
+				from, ok = parseTime(string(s[:i]))
+				if ok {
+					to, ok = parseTime(string(s[i+1:]))
+				}
+			}
+		}
+	}
+	if !ok && e.dateObservedFrom != nil && e.dateObservedTo != nil {
+		if from, ok = parseTimeValue(e.dateObservedFrom, false); ok {
+			to, ok = parseTimeValue(e.dateObservedTo, false)
+		}
+	}
+	if d := to.Sub(from); ok && d > 0 && d <= maxPeriod {
+		return d
+	}
+	return 0
 }
 
 func intervalRule(interval bool) string {
