@@ -2,7 +2,6 @@ package stream
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/citytwin/citytwin/internal/bearer"
 )
 
 // Config configures a Hub. The zero value means the documented defaults.
@@ -384,13 +385,7 @@ func (h *Hub) originAllowed(r *http.Request) bool {
 	return h.origins[strings.ToLower(u.Scheme+"://"+u.Host)]
 }
 
-func (h *Hub) authorized(r *http.Request) bool {
-	got := r.URL.Query().Get("token")
-	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		got = strings.TrimSpace(a[7:])
-	}
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(h.cfg.Token)) == 1
-}
+func (h *Hub) authorized(r *http.Request) bool { return bearer.Matches(r, h.cfg.Token) }
 
 // leave removes c from its group; h.mu is held.
 func (h *Hub) leave(c *client) {

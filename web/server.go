@@ -10,11 +10,14 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/citytwin/citytwin/internal/bearer"
 )
 
 // Check reports whether a dependency is usable; nil means ready.
@@ -29,6 +32,12 @@ type Config struct {
 	// Pprof serves Go's profiler under /debug/pprof/ (off by default: it
 	// exposes internals and costs CPU while profiling).
 	Pprof bool
+	// APIToken, when set, is required on the operator APIs — every path
+	// under /api/ and /ngsi-ld/ — as "Authorization: Bearer <token>" (or
+	// ?token=, for links a browser opens such as exports); other requests
+	// get 401. The dashboard's page and assets, /healthz, /readyz,
+	// /metrics and the provisioning API (its own tokens) stay as they are.
+	APIToken string
 }
 
 // Server is citytwin's HTTP server.
@@ -121,7 +130,11 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("web: listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.addr.Store(ln.Addr().String())
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = s.mux
+	if s.cfg.APIToken != "" {
+		h = requireToken(s.cfg.APIToken, h)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.log.Info("http listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -137,4 +150,21 @@ func (s *Server) Run(ctx context.Context) error {
 		err = serr
 	}
 	return err
+}
+
+// requireToken answers 401 to requests under /api/ and /ngsi-ld/ that do not
+// carry token.
+func requireToken(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/ngsi-ld/") {
+			if !bearer.Matches(r, token) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="citytwin"`)
+				problem(w, http.StatusUnauthorized, "Unauthorized",
+					"Authorization: a valid bearer token is required (Authorization: Bearer <token>, or ?token=<token>)")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

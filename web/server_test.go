@@ -78,3 +78,56 @@ func TestOperationsEndpoints(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 }
+
+// TestAPIToken: with a token, the operator APIs answer 401 without it and
+// serve with it (header or query); health, metrics and the page do not ask.
+func TestAPIToken(t *testing.T) {
+	const token = "operator-token-0123456789"
+	s := web.New(web.Config{Addr: "127.0.0.1:0", APIToken: token}, prometheus.NewRegistry(), nil, nil)
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "served") })
+	s.Handle("GET /api/v1/layers/district", ok)
+	s.Handle("GET /ngsi-ld/v1/types", ok)
+	s.Handle("GET /{$}", ok)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for s.Addr() == "" {
+		time.Sleep(time.Millisecond)
+	}
+	get := func(path, auth string) (int, http.Header, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+s.Addr()+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	for _, p := range []string{"/api/v1/layers/district", "/ngsi-ld/v1/types"} {
+		code, h, body := get(p, "")
+		if code != 401 || h.Get("WWW-Authenticate") != `Bearer realm="citytwin"` ||
+			h.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, "Authorization") {
+			t.Errorf("%s without token: %d %v %s", p, code, h, body)
+		}
+		if code, _, _ := get(p, "Bearer wrong-token"); code != 401 {
+			t.Errorf("%s with a wrong token: %d", p, code)
+		}
+		if code, _, body := get(p, "Bearer "+token); code != 200 || body != "served" {
+			t.Errorf("%s with the token: %d %s", p, code, body)
+		}
+		if code, _, body := get(p+"?token="+token, ""); code != 200 || body != "served" {
+			t.Errorf("%s?token=: %d %s", p, code, body)
+		}
+	}
+	for _, p := range []string{"/", "/healthz", "/metrics"} {
+		if code, _, _ := get(p, ""); code != 200 {
+			t.Errorf("%s without token: %d, want 200", p, code)
+		}
+	}
+}

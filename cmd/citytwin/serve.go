@@ -58,6 +58,7 @@ type serveConfig struct {
 	alertRules     string
 	timeZone       string
 	adminToken     string
+	apiToken       string
 	dynsecUser     string
 	dynsecPass     string
 	anonymous      []string
@@ -103,7 +104,8 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.Duration(&c.drainTimeout, "drain-timeout", 30*time.Second, "longest wait at shutdown for held messages to be stored")
 	s.Bool(&c.pprof, "pprof", false, "serve Go's profiler under /debug/pprof/ on the HTTP address")
 	s.Strings(&c.ws.AllowedOrigins, "ws-allowed-origins", nil, "browser origins allowed on /ws besides the server's own, comma-separated scheme://host[:port]")
-	s.Secret(&c.ws.Token, "ws-token", "token required on /ws (Authorization: Bearer, or ?token= for browsers); empty: none")
+	s.Secret(&c.apiToken, "api-token", "bearer token required on the operator APIs (/api/, /ngsi-ld/) and /ws (Authorization: Bearer, or ?token=; the dashboard takes it as ?token= in its URL); empty: none")
+	s.Secret(&c.ws.Token, "ws-token", "token required on /ws instead of api-token (Authorization: Bearer, or ?token= for browsers); empty: api-token's")
 	s.Duration(&c.ws.FlushInterval, "ws-flush-interval", 200*time.Millisecond, "period of the live map's deltas on /ws")
 	s.Int(&c.ws.MaxClients, "ws-max-clients", 10000, "concurrent /ws connections; more are refused with 503")
 	s.Int(&c.ws.SendBuffer, "ws-send-buffer", 64<<10, "kernel send buffer of each /ws connection in bytes (small: a slow client's deltas are conflated rather than queued stale in the kernel); -1: the system's autotuning")
@@ -195,6 +197,12 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		return err
 	}
 	c.ws.DefaultTenant = twin.DefaultTenant
+	if c.apiToken != "" && len(c.apiToken) < 16 {
+		return errors.New("api-token: must be at least 16 characters")
+	}
+	if c.ws.Token == "" {
+		c.ws.Token = c.apiToken
+	}
 	hub, err := stream.New(c.ws, feed, reg, log)
 	if err != nil {
 		return err
@@ -262,7 +270,7 @@ func serve(ctx context.Context, c *serveConfig, log *slog.Logger, stdout io.Writ
 		return err
 	}
 
-	srv := web.New(web.Config{Addr: c.httpAddr, Pprof: c.pprof}, reg, map[string]web.Check{
+	srv := web.New(web.Config{Addr: c.httpAddr, Pprof: c.pprof, APIToken: c.apiToken}, reg, map[string]web.Check{
 		"mqtt": func(context.Context) error {
 			if !sub.Connected() {
 				return fmt.Errorf("not connected to %s", mqttURL)

@@ -59,10 +59,24 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 
+	// With an operator token: every request of the page must carry it (the
+	// script fails on any failed request), and the APIs refuse requests
+	// without it.
+	const token = "dashboard-test-token-0123456789"
 	db := testenv.StartInfluxDB(t)
-	ct := startCitytwinBinary(t, citytwinUIBinary(t), nil, db, "citytwin-ui")
+	ct := startCitytwinBinary(t, citytwinUIBinary(t), nil, db, "citytwin-ui", "CITYTWIN_API_TOKEN="+token)
 	base := "http://" + ct.HTTPAddr + "/"
-	requireDashboard(t, base)
+	requireDashboard(t, base, token)
+	for _, p := range []string{"api/v1/ui-config", "api/v1/layers/district", "ngsi-ld/v1/types"} {
+		resp, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET /%s without the token = %d, want 401", p, resp.StatusCode)
+		}
+	}
 
 	// A fleet on the demo city, as `make run` has, so that the map is busy.
 	city, err := loadCity("", slog.New(slog.DiscardHandler))
@@ -91,6 +105,7 @@ func TestDashboard(t *testing.T) {
 		"CITYTWIN_URL="+base,
 		"CITYTWIN_MQTT_URL="+ct.MQTTURL,
 		"CITYTWIN_TENANT=demo",
+		"CITYTWIN_TOKEN="+token,
 		"CITYTWIN_ARTIFACTS="+artifacts,
 		"CHROMIUM="+chromium,
 	)
@@ -115,11 +130,15 @@ func TestDashboard(t *testing.T) {
 }
 
 // requireDashboard fails with the wiring citytwin serve needs when the map,
-// its stream or replay are not served.
-func requireDashboard(t testing.TB, base string) {
+// its stream or replay are not served; token is citytwin's -api-token, if
+// any.
+func requireDashboard(t testing.TB, base string, token ...string) {
 	t.Helper()
 	get := func(path string, header ...string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		if len(token) > 0 {
+			req.Header.Set("Authorization", "Bearer "+token[0])
+		}
 		for i := 0; i+1 < len(header); i += 2 {
 			req.Header.Set(header[i], header[i+1])
 		}

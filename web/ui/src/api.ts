@@ -1,10 +1,11 @@
 // HTTP calls to citytwin. Every URL is relative to the page, so that the
 // app works behind a reverse proxy under a path prefix.
 
+import { authHeaders } from './auth';
 import type { Alert, FeatureItem, FeatureKind, Indicators, ReplayAnswer, UIConfig } from './types';
 
 async function getJSON<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...init?.headers } });
+  const res = await fetch(path, { ...init, headers: { Accept: 'application/json', ...authHeaders(), ...init?.headers } });
   if (!res.ok) {
     let detail = res.statusText;
     try {

@@ -17,6 +17,7 @@
 
 import type { ImageSource, Map as MlMap } from 'maplibre-gl';
 
+import { authHeaders } from './auth';
 import { dateTimeOf, el, timeOf } from './dom';
 import { noiseColor } from './scales';
 
@@ -306,7 +307,7 @@ export class NoiseMapLayer {
     let res: Response;
     let body: unknown;
     try {
-      res = await fetch(url, { headers: { Accept: 'application/json' }, signal: ac.signal });
+      res = await fetch(url, { headers: { Accept: 'application/json', ...authHeaders() }, signal: ac.signal });
       body = await res.json().catch(() => undefined);
     } catch (e) {
       if (ac.signal.aborted) return;

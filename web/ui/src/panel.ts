@@ -4,6 +4,7 @@
 // temporal API, averaged per 10 minutes by InfluxDB.
 
 import * as api from './api';
+import { withToken } from './auth';
 import { Chart, type Threshold } from './chart';
 import { ago, byId, chip, el, fmt, timeOf } from './dom';
 import {
@@ -175,7 +176,7 @@ export class Panel {
     }
     if (linkList.childElementCount) this.links.append(el('h3', {}, 'Belongs to'), linkList);
     if (this.ctx.tenant() === this.ctx.defaultTenant()) {
-      this.links.append(el('p', {}, el('a', { href: `ngsi-ld/v1/entities/${encodeURIComponent(s.id)}`, target: '_blank', rel: 'noopener' }, 'NGSI-LD entity')));
+      this.links.append(el('p', {}, el('a', { href: withToken(`ngsi-ld/v1/entities/${encodeURIComponent(s.id)}`), target: '_blank', rel: 'noopener' }, 'NGSI-LD entity')));
     }
   }
 
@@ -218,7 +219,7 @@ export class Panel {
       }
       this.links.append(el('h3', {}, `Sensors (${sensors.length})`), list);
     }
-    this.links.append(el('p', {}, el('a', { href: `api/v1/layers/${kind}/${encodeURIComponent(id)}`, target: '_blank', rel: 'noopener' }, 'GeoJSON')));
+    this.links.append(el('p', {}, el('a', { href: withToken(`api/v1/layers/${kind}/${encodeURIComponent(id)}`), target: '_blank', rel: 'noopener' }, 'GeoJSON')));
   }
 
   private now(): number {

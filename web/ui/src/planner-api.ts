@@ -3,6 +3,7 @@
 // application/problem+json with "field" and "rule"; PlanProblem carries them
 // so that the panel shows each next to its input.
 
+import { authHeaders, withToken } from './auth';
 import type { Comparison, Result, Saved, Spec, Summary } from './planner-model';
 
 export class PlanProblem extends Error {
@@ -19,7 +20,7 @@ export class PlanProblem extends Error {
 async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const res = await fetch(path, {
     method,
-    headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+    headers: { Accept: 'application/json', ...authHeaders(), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
     body: body !== undefined ? JSON.stringify(body) : undefined,
     signal,
   });
@@ -77,7 +78,7 @@ export function compare(a: string, b: string): Promise<Comparison> {
 
 /** The download URL of a saved scenario's result. */
 export function exportURL(id: string, format: 'csv' | 'geojson' | 'json'): string {
-  return `api/v1/scenarios/${encodeURIComponent(id)}/export?format=${format}`;
+  return withToken(`api/v1/scenarios/${encodeURIComponent(id)}/export?format=${format}`);
 }
 
 /**
@@ -86,7 +87,7 @@ export function exportURL(id: string, format: 'csv' | 'geojson' | 'json'): strin
  */
 export async function runAs(spec: Spec, format: 'csv' | 'geojson'): Promise<Blob> {
   const path = `api/v1/scenarios/run?format=${format}`;
-  const res = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(spec) });
+  const res = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...authHeaders() }, body: JSON.stringify(spec) });
   if (!res.ok) throw await problemOf(res, path);
   return res.blob();
 }

@@ -6,6 +6,7 @@
 //   CITYTWIN_MQTT_URL   the broker citytwin reads, tcp://host:port (required)
 //   CITYTWIN_TENANT     tenant of the test's sensors and of the page (default demo)
 //   CITYTWIN_ARTIFACTS  directory for screenshots and result.json (default ./artifacts)
+//   CITYTWIN_TOKEN      citytwin's -api-token, when it runs with one (the page gets ?token=)
 //   CHROMIUM            the browser (default /usr/bin/chromium, Debian's package)
 //
 // It checks, and screenshots each step:
@@ -26,6 +27,9 @@ import { chromium } from 'playwright-core';
 const base = new URL(required('CITYTWIN_URL'));
 const mqttURL = required('CITYTWIN_MQTT_URL').replace(/^tcp:/, 'mqtt:');
 const tenant = process.env.CITYTWIN_TENANT || 'demo';
+// citytwin's -api-token, if it runs with one: the page gets it as ?token=.
+const token = process.env.CITYTWIN_TOKEN || '';
+const authHeaders = token ? { Authorization: `Bearer ${token}` } : {};
 const artifacts = path.resolve(process.env.CITYTWIN_ARTIFACTS || 'artifacts');
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 fs.mkdirSync(artifacts, { recursive: true });
@@ -124,8 +128,8 @@ function air(no2, at, loc, id = AIR_ID) {
 }
 
 // The sensors stand beside a primary road near the middle of the city.
-const roads = await (await fetch(new URL('api/v1/layers/road', base))).json();
-const districts = await (await fetch(new URL('api/v1/layers/district', base))).json();
+const roads = await (await fetch(new URL('api/v1/layers/road', base), { headers: authHeaders })).json();
+const districts = await (await fetch(new URL('api/v1/layers/district', base), { headers: authHeaders })).json();
 const cityBox = bbox(districts.features.length ? districts.features : roads.features);
 const centre = [(cityBox[0] + cityBox[2]) / 2, (cityBox[1] + cityBox[3]) / 2];
 let best;
@@ -179,7 +183,7 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
 });
 
-const pageURL = new URL(`?tenant=${encodeURIComponent(tenant)}`, base).toString();
+const pageURL = new URL(`?tenant=${encodeURIComponent(tenant)}${token ? `&token=${encodeURIComponent(token)}` : ''}`, base).toString();
 
 /**
  * Waits until the map draws sensor id with color: a rendered feature of the
