@@ -7,7 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,6 +59,14 @@ type frameTime struct {
 // The figures are reported as metrics (frame-p50-ms, frame-p99-ms, fps, …);
 // ns/op is the wall time of one frametime.mjs run and means little. The
 // screenshot goes to $CITYTWIN_ARTIFACTS/frametime when that is set.
+//
+// CITYTWIN_BENCH_BASELINE_UI=/path/to/dist also measures another build of
+// web/ui (say, the previous commit's dist) against the same citytwin, fleet
+// and browser, in the same sitting: each iteration runs it first, then the
+// embedded build, and its figures are reported as base-frame-p50-ms, ….
+// A proxy of the test serves it and forwards the APIs and the stream.
+// CITYTWIN_PROFILE and CITYTWIN_TRACE reach frametime.mjs from the
+// environment.
 func BenchmarkDashboardFrameTime(b *testing.B) {
 	root := testenv.RepoRoot(b)
 	uiDir := filepath.Join(root, "web", "ui")
@@ -89,43 +100,93 @@ func BenchmarkDashboardFrameTime(b *testing.B) {
 			requireDashboard(b, base)
 			startSimulate(b, bin, ct.MQTTURL, sensors, frameBenchRate)
 			waitTwinSensors(b, base, "demo", sensors, 3*time.Minute)
-			for range b.N {
-				b.StartTimer()
-				ft := runFrameTime(b, node, uiDir, []string{
-					"CITYTWIN_URL=" + base,
+			env := func(url, artifacts string) []string {
+				return []string{
+					"CITYTWIN_URL=" + url,
 					"CITYTWIN_TENANT=demo",
 					"CITYTWIN_SENSORS=" + strconv.Itoa(sensors),
 					"CITYTWIN_DURATION=" + strconv.Itoa(frameBenchSeconds),
 					"CITYTWIN_ARTIFACTS=" + artifacts,
 					"CHROMIUM=" + chromium,
-				})
+				}
+			}
+			var baseURL string
+			var baseRuns []frameTime
+			if dir := os.Getenv("CITYTWIN_BENCH_BASELINE_UI"); dir != "" {
+				baseURL = serveBaselineUI(b, dir, ct.HTTPAddr)
+			}
+			for range b.N {
+				if baseURL != "" {
+					baseArtifacts := ""
+					if artifacts != "" {
+						baseArtifacts = filepath.Join(artifacts, "baseline")
+					}
+					baseRuns = append(baseRuns, runFrameTime(b, node, uiDir, env(baseURL, baseArtifacts)))
+				}
+				b.StartTimer()
+				ft := runFrameTime(b, node, uiDir, env(base, artifacts))
 				b.StopTimer()
 				runs = append(runs, ft)
 			}
-			var sum frameTime
-			for _, r := range runs {
-				sum.P50Ms += r.P50Ms
-				sum.P95Ms += r.P95Ms
-				sum.P99Ms += r.P99Ms
-				sum.MaxMs = max(sum.MaxMs, r.MaxMs)
-				sum.FPS += r.FPS
-				sum.LongTaskMs += r.LongTaskMs
-				sum.DurationS += r.DurationS
-				sum.Deltas += r.Deltas
-				sum.SensorUpdates += r.SensorUpdates
+			if len(baseRuns) > 0 {
+				reportFrameTimes(b, "base-", baseRuns)
 			}
-			n := float64(len(runs))
-			b.ReportMetric(sum.P50Ms/n, "frame-p50-ms")
-			b.ReportMetric(sum.P95Ms/n, "frame-p95-ms")
-			b.ReportMetric(sum.P99Ms/n, "frame-p99-ms")
-			b.ReportMetric(sum.MaxMs, "frame-max-ms")
-			b.ReportMetric(sum.FPS/n, "fps")
-			b.ReportMetric(sum.LongTaskMs/sum.DurationS/10, "longtask-%")
-			b.ReportMetric(float64(sum.Deltas)/sum.DurationS, "deltas/s")
-			b.ReportMetric(float64(sum.SensorUpdates)/sum.DurationS, "updates/s")
-			b.ReportMetric(float64(runs[len(runs)-1].SensorsShown), "sensors-shown")
+			reportFrameTimes(b, "", runs)
 		})
 	}
+}
+
+// reportFrameTimes reports the mean figures of runs as metrics named with prefix.
+func reportFrameTimes(b *testing.B, prefix string, runs []frameTime) {
+	var sum frameTime
+	for _, r := range runs {
+		sum.P50Ms += r.P50Ms
+		sum.P95Ms += r.P95Ms
+		sum.P99Ms += r.P99Ms
+		sum.MaxMs = max(sum.MaxMs, r.MaxMs)
+		sum.FPS += r.FPS
+		sum.LongTaskMs += r.LongTaskMs
+		sum.DurationS += r.DurationS
+		sum.Deltas += r.Deltas
+		sum.SensorUpdates += r.SensorUpdates
+	}
+	n := float64(len(runs))
+	b.ReportMetric(sum.P50Ms/n, prefix+"frame-p50-ms")
+	b.ReportMetric(sum.P95Ms/n, prefix+"frame-p95-ms")
+	b.ReportMetric(sum.P99Ms/n, prefix+"frame-p99-ms")
+	b.ReportMetric(sum.MaxMs, prefix+"frame-max-ms")
+	b.ReportMetric(sum.FPS/n, prefix+"fps")
+	b.ReportMetric(sum.LongTaskMs/sum.DurationS/10, prefix+"longtask-%")
+	b.ReportMetric(float64(sum.Deltas)/sum.DurationS, prefix+"deltas/s")
+	b.ReportMetric(float64(sum.SensorUpdates)/sum.DurationS, prefix+"updates/s")
+	b.ReportMetric(float64(runs[len(runs)-1].SensorsShown), prefix+"sensors-shown")
+}
+
+// serveBaselineUI serves the web/ui build in dir on a loopback port until
+// the benchmark ends, forwarding /api/, /ngsi-ld/ and /ws (the stream) to
+// the citytwin at addr, and returns its URL. The proxy keeps the page's
+// Host, so that the stream's origin check sees the page's own origin.
+func serveBaselineUI(t testing.TB, dir, addr string) string {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "index.html")); err != nil {
+		t.Fatalf("CITYTWIN_BENCH_BASELINE_UI: %v (want a build of web/ui: index.html and assets/)", err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
+	files := http.FileServer(http.Dir(dir))
+	mux := http.NewServeMux()
+	for _, p := range []string{"/api/", "/ngsi-ld/", "/ws"} {
+		mux.Handle(p, proxy)
+	}
+	mux.Handle("/", files)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	t.Logf("baseline UI %s at http://%s/", dir, ln.Addr())
+	return "http://" + ln.Addr().String() + "/"
 }
 
 // startSimulate runs `citytwin simulate` with count sensors of tenant demo

@@ -25,7 +25,7 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 
 import type { LayerFeature } from './api';
 import { NO_DATA } from './scales';
-import type { SensorSink, SensorState } from './sensors';
+import { sensorCircleFilter, SENSOR_LINES_ZOOM, type SensorSink, type SensorState } from './sensors';
 import type { BBox, FeatureKind } from './types';
 
 setWorkerUrl(workerUrl);
@@ -205,10 +205,17 @@ export class MapView implements SensorSink {
     // A feature state set after the feature was sent wins over its properties (SensorLayer).
     const stale = ['boolean', ['coalesce', ['feature-state', 'stale'], ['get', 'stale']], false];
     const color = ['coalesce', ['feature-state', 'color'], ['get', 'color'], NO_DATA];
+    // A sensor located by a line (a traffic sensor's road stretch, some
+    // 200 m) is a line from zoom SENSOR_LINES_ZOOM; below, where the
+    // stretch is a few pixels long, the circle layer draws its ends, which
+    // overlap into a dot of its colour. In SwiftShader 6,000 short lines
+    // cost about a fifth of a city-zoom repaint, several times what the
+    // 14,000 circles of the other sensors cost.
     m.addLayer({
       id: 'sensor-lines',
       type: 'line',
       source: 'sensors',
+      minzoom: SENSOR_LINES_ZOOM,
       filter: ['==', ['geometry-type'], 'LineString'],
       paint: { 'line-color': color as never, 'line-width': 4, 'line-opacity': ['case', stale, 0.5, 0.95] as never },
     });
@@ -216,7 +223,7 @@ export class MapView implements SensorSink {
       id: 'sensor-circles',
       type: 'circle',
       source: 'sensors',
-      filter: ['==', ['geometry-type'], 'Point'],
+      filter: sensorCircleFilter() as never,
       paint: {
         'circle-color': color as never,
         'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 2.5, 13, 4, 16, 9],

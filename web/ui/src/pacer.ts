@@ -10,6 +10,10 @@
 // page then spends at most 1/(1 + ratio) of its time on live updates, and
 // a draw waits at most maxWait. Nothing is lost by waiting: changes gather
 // in the store (store.ts) until the draw, which shows the latest of each.
+// The frames charged to a draw are the probeFrames after it and, while
+// they are still long, the following ones (up to maxProbeFrames): in
+// software WebGL the GPU process works behind the page, and a repaint's
+// long frame may come two or three frames after the draw that caused it.
 
 /** Time and frame scheduling, injected for the unit tests. */
 export interface Clock {
@@ -31,6 +35,8 @@ export interface PacerOptions {
   maxWait?: number;
   /** Frames after a draw whose cost is charged to it (default 3). */
   probeFrames?: number;
+  /** Most frames charged to a draw: after probeFrames, the frames that follow while they are long (default 30). */
+  maxProbeFrames?: number;
   clock?: Clock;
 }
 
@@ -47,6 +53,7 @@ export class Pacer {
   private readonly ratio: number;
   private readonly maxWait: number;
   private readonly probeFrames: number;
+  private readonly maxProbeFrames: number;
   private readonly clock: Clock;
 
   constructor(
@@ -56,16 +63,26 @@ export class Pacer {
     this.ratio = opts.ratio ?? 2;
     this.maxWait = opts.maxWait ?? 1000;
     this.probeFrames = opts.probeFrames ?? 3;
+    this.maxProbeFrames = Math.max(this.probeFrames, opts.maxProbeFrames ?? 30);
     this.clock = opts.clock ?? browserClock;
     if (!(this.ratio >= 0)) throw new RangeError(`ratio: want a number ≥ 0, got ${opts.ratio}`);
     if (!(this.maxWait >= 0)) throw new RangeError(`maxWait: want a number of ms ≥ 0, got ${opts.maxWait}`);
     if (!(this.probeFrames >= 1)) throw new RangeError(`probeFrames: want a number ≥ 1, got ${opts.probeFrames}`);
   }
 
-  /** Asks for a draw: at the first frame after the pacing interval. */
+  /**
+   * Asks for a draw: at the first frame after the pacing interval. While
+   * the frames after the previous draw are being measured, the draw waits
+   * for the measurement (else requests at every frame would never let one
+   * finish, and the interval would stay that of a free draw).
+   */
   request(): void {
     if (this.scheduled) return;
     this.scheduled = true;
+    if (!this.probe) this.schedule();
+  }
+
+  private schedule(): void {
     const wait = this.last + this.interval - this.clock.now();
     if (wait > 1) this.clock.after(wait, () => this.clock.frame(this.run));
     else this.clock.frame(this.run);
@@ -75,7 +92,6 @@ export class Pacer {
     this.scheduled = false;
     this.last = this.clock.now();
     this.draw();
-    // A newer draw's probe replaces an older one still running.
     const p = { start: t, prev: t, frames: 0 };
     this.probe = p;
     this.clock.frame((t) => this.watch(p, t));
@@ -88,7 +104,10 @@ export class Pacer {
     if (gap > 4) this.frameMs = Math.min(this.frameMs, gap);
     p.prev = t;
     p.frames++;
-    if (p.frames < this.probeFrames) {
+    // A frame over twice the display's interval is still paying for the
+    // draw; the measurement ends by maxWait all the same.
+    const long = gap > 2 * this.frameMs && t - p.start < this.maxWait;
+    if (p.frames < this.probeFrames || (long && p.frames < this.maxProbeFrames)) {
       this.clock.frame((t) => this.watch(p, t));
       return;
     }
@@ -96,5 +115,6 @@ export class Pacer {
     const cost = Math.max(0, t - p.start - p.frames * this.frameMs);
     this.cost = this.cost === 0 ? cost : (this.cost + cost) / 2;
     this.interval = Math.min(this.maxWait, this.ratio * this.cost);
+    if (this.scheduled) this.schedule();
   }
 }

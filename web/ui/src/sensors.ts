@@ -7,17 +7,34 @@
 // which the paint prefers (map.ts), so a reading that changes a colour
 // costs one setFeatureState and never a re-upload. Only sensors that
 // appear, leave or move, and layers switched on or off, change the
-// source's geometry, by a diff of those features; only a full change
-// (snapshot, replay, tenant) replaces it. Feature states are few: those of
-// sensors whose colour changed since they were sent (MapLibre applies
-// every state held to each tile it loads).
+// source's geometry, by a diff of those features. A full change (snapshot,
+// replay, tenant) re-reads every sensor but is a diff too when most
+// sensors stay where they were drawn (a reconnect's or a resubscribe's
+// snapshot): replacing the source would make MapLibre copy 20,000 features
+// to its worker and re-tile them, seconds of work in a weak browser. Only
+// when most of the map changes is the source replaced. Feature states are
+// few: those of sensors whose colour changed since they were sent
+// (MapLibre applies every state held to each tile it loads).
 //
 // It also counts the sensors shown and the stale ones, for the status bar.
 // It has no timer of its own: the app calls it when it draws (pacer.ts),
 // with everything that changed since the previous draw.
 
-import type { Changes } from './store';
+import { samePlace, type Changes } from './store';
 import type { Domain, Sensor } from './types';
+
+/** From this zoom a sensor located by a line is drawn as a line; below, as circles at its ends (map.ts). */
+export const SENSOR_LINES_ZOOM = 12;
+
+/**
+ * The filter of the map's circle layer of sensors: points, and below
+ * SENSOR_LINES_ZOOM lines too (a circle layer draws a circle at each
+ * vertex of a line). A filter sees the zoom of the tile, an integer: tiles
+ * of zoom 11 serve zoom 11 to 11.99.
+ */
+export function sensorCircleFilter(): unknown[] {
+  return ['any', ['==', ['geometry-type'], 'Point'], ['all', ['<', ['zoom'], SENSOR_LINES_ZOOM], ['==', ['geometry-type'], 'LineString']]];
+}
 
 /** The feature state of a sensor on the map (paint of the sensor layers, map.ts). */
 export interface SensorState {
@@ -41,12 +58,18 @@ export interface SensorSink {
   selectSensor(fid: number | undefined): void;
 }
 
-/** What the layer shows of one sensor. */
+/** What the layer shows of one sensor: its colour and where it was sent (the layer and place of its feature). */
 interface Shown {
   fid: number;
   color: string;
   stale: boolean;
+  place: Place;
+  /** The rebuild that last saw it (rebuild drops those it did not see). */
+  gen: number;
 }
+
+/** Where a sensor's feature is drawn: what samePlace in store.ts compares. */
+type Place = Pick<Sensor, 'domain' | 'lon' | 'lat' | 'geometry'>;
 
 /** The sensors a sync needs: the store's map of sensors by id. */
 export interface SensorSource {
@@ -55,7 +78,10 @@ export interface SensorSource {
 
 /** What a SensorLayer did since the page opened (window.citytwin.stats, for tests and benchmarks). */
 export interface SensorLayerStats {
+  /** Full re-reads of the store (rebuild). */
   rebuilds: number;
+  /** Rebuilds that replaced the whole source (the others were diffs). */
+  replaced: number;
   patches: number;
   added: number;
   removed: number;
@@ -63,7 +89,7 @@ export interface SensorLayerStats {
 }
 
 export class SensorLayer {
-  readonly stats: SensorLayerStats = { rebuilds: 0, patches: 0, added: 0, removed: 0, states: 0 };
+  readonly stats: SensorLayerStats = { rebuilds: 0, replaced: 0, patches: 0, added: 0, removed: 0, states: 0 };
   private readonly fids = new Map<string, number>();
   private readonly ids: string[] = [];
   private shown = new Map<string, Shown>();
@@ -71,6 +97,7 @@ export class SensorLayer {
   private readonly states = new Map<number, { color: string; stale: boolean }>();
   private staleShown = 0;
   private selected?: string;
+  private gen = 0;
 
   /**
    * color gives a sensor's colour (sensorHeadline in the app); enabled says
@@ -145,20 +172,67 @@ export class SensorLayer {
     this.patch(add, remove);
   }
 
-  /** Re-reads every sensor of store and replaces the source: after a full change. */
+  /**
+   * Re-reads every sensor of store after a full change. When most of them
+   * are drawn already, at the same place, it is a diff: features for the
+   * sensors new or moved, removals for those gone, states for colours that
+   * differ. Otherwise (the first snapshot, another tenant, a replay far
+   * from the live map) it replaces the source.
+   */
   rebuild(store: SensorSource): void {
+    this.stats.rebuilds++;
+    const gen = ++this.gen;
+    const add: GeoJSON.Feature[] = [];
+    let kept = 0;
+    let wanted = 0;
+    for (const s of store.sensors.values()) {
+      if (!this.enabled(s.domain) || !hasPlace(s)) continue;
+      wanted++;
+      const prev = this.shown.get(s.id);
+      if (prev && samePlace(prev.place, s)) kept++;
+    }
+    // Features to send or remove: past half of the map, replacing is cheaper.
+    if (wanted - kept + (this.shown.size - kept) > Math.max(wanted, this.shown.size) / 2) {
+      this.replace(store, gen);
+      return;
+    }
+    for (const s of store.sensors.values()) {
+      if (!this.enabled(s.domain) || !hasPlace(s)) continue;
+      const prev = this.shown.get(s.id);
+      const fid = this.fid(s.id);
+      const color = this.color(s);
+      if (prev && samePlace(prev.place, s)) {
+        this.show(s.id, fid, color, s, prev, gen);
+      } else {
+        add.push(sensorFeature(s, fid, color)!);
+        this.show(s.id, fid, color, s, undefined, gen);
+      }
+    }
+    const remove: number[] = [];
+    for (const [id, prev] of this.shown) {
+      if (prev.gen !== gen) {
+        remove.push(prev.fid);
+        this.drop(id, prev);
+      }
+    }
+    this.patch(add, remove);
+  }
+
+  /** Replaces the source with every sensor of store. */
+  private replace(store: SensorSource, gen: number): void {
     const features: GeoJSON.Feature[] = [];
-    const before = this.shown;
     this.shown = new Map();
     this.staleShown = 0;
     for (const s of store.sensors.values()) {
       if (!this.enabled(s.domain)) continue;
-      const f = this.feature(s);
+      const fid = this.fid(s.id);
+      const color = this.color(s);
+      const f = sensorFeature(s, fid, color);
       if (!f) continue;
       features.push(f);
-      this.show(s.id, f, before.get(s.id));
+      this.show(s.id, fid, color, s, undefined, gen);
     }
-    this.stats.rebuilds++;
+    this.stats.replaced++;
     this.sink.replaceSensors(features);
   }
 
@@ -169,19 +243,28 @@ export class SensorLayer {
     this.sink.selectSensor(id === undefined ? undefined : this.fid(id));
   }
 
-  /** One sensor: shown, hidden, moved or recoloured; geometry goes to add or remove. */
+  /**
+   * One sensor: shown, hidden, moved or recoloured; geometry goes to add or
+   * remove. A feature is made only for geometry sent: a recolour needs its
+   * colour alone.
+   */
   private update(id: string, s: Sensor | undefined, placed: boolean, add: GeoJSON.Feature[], remove: number[]): void {
     const prev = this.shown.get(id);
-    const f = s && this.enabled(s.domain) ? this.feature(s) : undefined;
-    if (!f) {
+    if (!s || !this.enabled(s.domain) || !hasPlace(s)) {
       if (prev) {
         remove.push(prev.fid);
         this.drop(id, prev);
       }
       return;
     }
-    if (!prev || placed) add.push(f);
-    this.show(id, f, !prev || placed ? undefined : prev);
+    const fid = this.fid(id);
+    const color = this.color(s);
+    if (!prev || placed) {
+      add.push(sensorFeature(s, fid, color)!);
+      this.show(id, fid, color, s, undefined, prev?.gen ?? this.gen);
+    } else {
+      this.show(id, fid, color, s, prev, prev.gen);
+    }
   }
 
   private patch(add: GeoJSON.Feature[], remove: number[]): void {
@@ -192,21 +275,15 @@ export class SensorLayer {
     this.sink.patchSensors(add, remove);
   }
 
-  /** The sensor's feature, its current colour and staleness as properties. */
-  private feature(s: Sensor): GeoJSON.Feature | undefined {
-    return sensorFeature(s, this.fid(s.id), this.color(s));
-  }
-
   /**
-   * Records what f shows. drawn is what the map draws for it now, when f
-   * itself is not being (re)sent: then only a difference needs a state.
-   * When f is sent, its properties are current, but a feature state set
-   * earlier would win over them (map.ts: state, else property): it is set
-   * again where it differs.
+   * Records what sensor s shows, as feature fid in color. drawn is what
+   * the map draws for it now, when its feature is not being (re)sent: then
+   * only a difference needs a state. When the feature is sent, its
+   * properties are current, but a feature state set earlier would win over
+   * them (map.ts: state, else property): it is set again where it differs.
    */
-  private show(id: string, f: GeoJSON.Feature, drawn: Shown | undefined): void {
-    const { color, stale } = f.properties as { color: string; stale: boolean };
-    const fid = f.id as number;
+  private show(id: string, fid: number, color: string, s: Sensor, drawn: Shown | undefined, gen: number): void {
+    const stale = s.stale === true;
     const state = this.states.get(fid);
     const want = drawn ?? state;
     if (want && (want.color !== color || want.stale !== stale)) {
@@ -214,10 +291,13 @@ export class SensorLayer {
       this.states.set(fid, { color, stale });
       this.sink.sensorState(fid, { color, stale });
     }
-    // The entry replaced is counted in staleShown, unless rebuild just reset it.
-    if (this.shown.get(id)?.stale) this.staleShown--;
+    // The entry replaced is counted in staleShown, unless replace just reset it.
+    const prev = this.shown.get(id);
+    if (prev?.stale) this.staleShown--;
     if (stale) this.staleShown++;
-    this.shown.set(id, { fid, color, stale });
+    // The place is kept as sent: an entry whose feature is not re-sent keeps its own.
+    const place = drawn ? drawn.place : { domain: s.domain, lon: s.lon, lat: s.lat, geometry: s.geometry };
+    this.shown.set(id, { fid, color, stale, place, gen });
   }
 
   private drop(id: string, prev: Shown): void {
@@ -244,6 +324,11 @@ export function mergeChanges(a: Changes, b: Changes): Changes {
   a.alerts ||= b.alerts;
   for (const f of b.features) a.features.push(f);
   return a;
+}
+
+/** Whether a sensor has a location to draw (sensorFeature gives it a feature). */
+function hasPlace(s: Sensor): boolean {
+  return (s.lon !== undefined && s.lat !== undefined) || !!s.geometry?.coordinates?.length;
 }
 
 /**

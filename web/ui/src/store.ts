@@ -263,6 +263,6 @@ export class TwinStore {
 }
 
 /** Whether two versions of a sensor are drawn at the same place in the same layer. */
-export function samePlace(a: Sensor, b: Sensor): boolean {
+export function samePlace(a: Pick<Sensor, 'domain' | 'lon' | 'lat' | 'geometry'>, b: Pick<Sensor, 'domain' | 'lon' | 'lat' | 'geometry'>): boolean {
   return a.domain === b.domain && a.lon === b.lon && a.lat === b.lat && sameLine(a.geometry?.coordinates, b.geometry?.coordinates);
 }

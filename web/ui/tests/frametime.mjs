@@ -72,8 +72,17 @@ page.on('console', (m) => {
 
 // Deltas as the page receives them; counting starts with the measurement.
 const seen = { counting: false, deltas: 0, sensorUpdates: 0, bytes: 0 };
+const t0 = Date.now();
+const snapshots = [];
 page.on('websocket', (ws) => {
+  ws.on('close', () => log(`websocket closed after ${Date.now() - t0} ms`));
   ws.on('framereceived', ({ payload }) => {
+    if (typeof payload === 'string' && payload.startsWith('{"type":"snapshot"')) {
+      // A snapshot during the measurement (a reconnect, a resubscribe) is part of what it measures: say so.
+      const full = /"full":true/.test(payload.slice(0, 200));
+      snapshots.push({ atMs: Date.now() - t0, full, bytes: payload.length, counting: seen.counting });
+      log(`snapshot full=${full} ${payload.length} bytes after ${Date.now() - t0} ms${seen.counting ? ', during the measurement' : ''}`);
+    }
     if (!seen.counting || typeof payload !== 'string') return;
     seen.bytes += payload.length;
     if (!payload.includes('"delta"')) return;
@@ -90,7 +99,6 @@ page.on('websocket', (ws) => {
 
 const sensorsShown = () => page.evaluate(() => parseInt(document.querySelector('#st-sensors')?.textContent ?? '', 10) || 0);
 
-const t0 = Date.now();
 await page.goto(new URL(`?tenant=${encodeURIComponent(tenant)}`, base).toString());
 await page.waitForSelector('body[data-ready=true]', { timeout: 60_000 });
 await page.waitForSelector('#st-conn[data-state=live]', { timeout: 30_000 });

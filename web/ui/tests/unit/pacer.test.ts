@@ -90,3 +90,47 @@ test('bad options are refused, naming the option', () => {
   assert.throws(() => new Pacer(() => {}, { maxWait: NaN }), /^RangeError: maxWait: /);
   assert.throws(() => new Pacer(() => {}, { probeFrames: 0 }), /^RangeError: probeFrames: /);
 });
+
+test('long frames that come after the probe frames are charged to the draw until a frame is short again', () => {
+  const clock = new FakeClock();
+  let draws = 0;
+  const p = new Pacer(() => draws++, { clock, ratio: 2, maxWait: 5000 });
+  p.request();
+  clock.tick(F); // draw at F
+  clock.tick(F);
+  clock.tick(F);
+  clock.tick(400); // the repaint's long frame, third after the draw
+  clock.tick(200); // and its tail
+  clock.tick(F); // short again: the probe ends here
+  clock.tick(500); // not charged: the probe has ended
+  // Five frames, 3F + 600 after the draw; the display needs 5F: cost = 600 − 2F.
+  assert.ok(Math.abs(p.cost - (600 - 2 * F)) < 1e-9, `cost ${p.cost}`);
+  assert.ok(Math.abs(p.interval - 2 * (600 - 2 * F)) < 1e-9, `interval ${p.interval}`);
+
+  // maxProbeFrames bounds what one draw is charged: 4 frames of 100 ms, then the probe ends.
+  const q = new Pacer(() => {}, { clock, ratio: 1, maxWait: 5000, probeFrames: 2, maxProbeFrames: 4 });
+  q.request();
+  clock.tick(F);
+  for (let i = 0; i < 6; i++) clock.tick(100);
+  assert.ok(Math.abs(q.cost - (400 - 4 * F)) < 1e-9, `cost ${q.cost}`);
+});
+
+test('requests at every frame wait for the measurement of the previous draw, then its interval', () => {
+  const clock = new FakeClock();
+  const at: number[] = [];
+  const p = new Pacer(() => at.push(clock.t), { clock, ratio: 2, maxWait: 1000 });
+  // Each draw makes the next frame 300 ms late; a request comes at every frame.
+  let lateAfterDraw = false;
+  const frame = () => {
+    p.request();
+    const drew = at.length;
+    clock.tick(lateAfterDraw ? 300 : F);
+    lateAfterDraw = at.length > drew;
+  };
+  for (let t = 0; clock.t < 5000; t++) frame();
+  // First draw at F; its frames: 300, F, F → cost 300 − F, interval 2 × (300 − F).
+  assert.ok(Math.abs(p.cost - (300 - F)) < 1e-6, `cost ${p.cost}`);
+  // So draws are at least 3 frames (the measurement) and the interval apart, never at every frame.
+  for (let i = 1; i < at.length; i++) assert.ok(at[i] - at[i - 1] >= 2 * (300 - F) - 1e-6, `draws ${at[i - 1]} and ${at[i]}`);
+  assert.ok(at.length >= 5, `${at.length} draws in 5 s`);
+});

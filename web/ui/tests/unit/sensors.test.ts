@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { mergeChanges, SensorLayer, type SensorSink, type SensorState } from '../../src/sensors';
+import { featureFilter } from '@maplibre/maplibre-gl-style-spec';
+
+import { mergeChanges, SENSOR_LINES_ZOOM, sensorCircleFilter, SensorLayer, type SensorSink, type SensorState } from '../../src/sensors';
 import { TwinStore } from '../../src/store';
 import type { Domain, Sensor, SensorPatch } from '../../src/types';
 
@@ -75,14 +77,58 @@ test('a full change rebuilds with colours as properties; then only colour change
   assert.equal(sink.patches.length, 0, 'a colour is a feature state, not geometry');
   sink.reset();
 
-  // Rebuilt while n1's state says red and n1 is red: nothing to set. Once
-  // n1 is green again its state is set back, as the state wins over the property.
+  // A full change where every sensor stays put (a reconnect's snapshot) is
+  // a diff: no geometry is sent, only colours that differ from the drawn ones.
   layer.rebuild(store);
-  assert.deepEqual(sink.states, []);
-  assert.deepEqual(sink.replaced[0].map(props), [[0, 'n1', 'red', false], [1, 'n2', 'red', false]]);
+  assert.deepEqual([sink.replaced.length, sink.patches.length, sink.states.length], [0, 0, 0], 'n1 is drawn red and is red');
   store.applyDelta({ type: 'delta', seq: 2, sensors: [{ id: 'n1', domain: 'noise', values: { LAeq: { value: 40, observedAt: T } } }], features: [], alerts: [] });
   layer.rebuild(store);
   assert.deepEqual(sink.states, [[0, { color: 'green', stale: false }]]);
+  assert.deepEqual([sink.replaced.length, sink.patches.length], [0, 0]);
+  assert.deepEqual([layer.stats.rebuilds, layer.stats.replaced], [3, 1]);
+});
+
+test('a full change replaces the source when most of the map changes, else patches it', () => {
+  const { store, sink, layer } = setup();
+  const snapshot = (...sensors: Sensor[]) =>
+    store.applySnapshot({ type: 'snapshot', seq: 1, full: true, tenant: 'demo', layers: ['noise', 'air'], bbox: null, sensors, features: [], alerts: [] });
+  layer.sync(store, snapshot(sensor('a', 'noise', 50), sensor('b', 'noise', 50), sensor('c', 'noise', 50), sensor('d', 'noise', 70)));
+  assert.equal(sink.replaced.length, 1);
+  // d turned red by a state, then the source is replaced: its red property
+  // is current but the state would win, so the state is set again only
+  // where it differs.
+  layer.sync(store, store.applyDelta({ type: 'delta', seq: 2, sensors: [{ id: 'd', domain: 'noise', values: { LAeq: { value: 50, observedAt: T } } }], features: [], alerts: [] }));
+  assert.deepEqual(sink.states, [[3, { color: 'green', stale: false }]]);
+  sink.reset();
+
+  // One of four moved, one left, one came: 3 changes of 4, past half: replaced.
+  layer.sync(store, snapshot(sensor('a', 'noise', 50), sensor('b', 'noise', 50, 9.3), sensor('e', 'noise', 70), { ...sensor('d', 'noise', 70), stale: true }));
+  assert.equal(sink.patches.length, 0);
+  assert.deepEqual(sink.replaced.map((fs) => fs.map(props)), [[[0, 'a', 'green', false], [1, 'b', 'green', false], [4, 'e', 'red', false], [3, 'd', 'grey', true]]]);
+  assert.deepEqual(sink.states, [[3, { color: 'grey', stale: true }]], 'd has a state (green): set to what its property says');
+  assert.deepEqual([layer.count, layer.staleCount], [4, 1]);
+  sink.reset();
+
+  // One of four moved and d is fresh again: a diff (b's feature, d's state).
+  layer.sync(store, snapshot(sensor('a', 'noise', 50), sensor('b', 'noise', 50, 9.4), sensor('e', 'noise', 70), sensor('d', 'noise', 50)));
+  assert.equal(sink.replaced.length, 0);
+  assert.deepEqual(sink.patches.map((p) => [p.add.map(props), p.remove]), [[[[1, 'b', 'green', false]], []]]);
+  assert.deepEqual(sink.states, [[3, { color: 'green', stale: false }]]);
+  assert.deepEqual([layer.count, layer.staleCount], [4, 0]);
+  sink.reset();
+
+  // a leaves, f comes, the rest stays: a diff that removes and adds.
+  layer.sync(store, snapshot(sensor('b', 'noise', 50, 9.4), sensor('e', 'noise', 70), sensor('d', 'noise', 50), sensor('f', 'noise', 70)));
+  assert.deepEqual(sink.patches.map((p) => [p.add.map(props), p.remove]), [[[[5, 'f', 'red', false]], [0]]]);
+  assert.deepEqual(sink.states, []);
+  assert.equal(layer.count, 4);
+  sink.reset();
+
+  // Another tenant: nothing in common, replaced.
+  layer.sync(store, snapshot(sensor('x', 'noise', 50), sensor('y', 'air', 50)));
+  assert.deepEqual(sink.replaced.map((fs) => fs.map(props)), [[[6, 'x', 'green', false], [7, 'y', 'green', false]]]);
+  assert.equal(sink.patches.length, 0);
+  assert.equal(layer.count, 2);
 });
 
 test('new, moved and vanished sensors patch the geometry; counts follow', () => {
@@ -107,7 +153,7 @@ test('new, moved and vanished sensors patch the geometry; counts follow', () => 
   // The generic layer switched on: a diff adds n2 again, with the same feature id.
   enabled.add('generic');
   layer.refilter(store);
-  assert.deepEqual(sink.replaced, []);
+  assert.equal(sink.replaced.length, 0);
   assert.deepEqual(sink.patches.map((p) => [p.add.map(props), p.remove]), [[[[1, 'n2', 'green', false]], []]]);
   assert.deepEqual([layer.count, layer.staleCount], [2, 1]);
   sink.reset();
@@ -136,4 +182,13 @@ test('selection tells the map the selected feature id, only when it changes, and
   layer.select('c');
   assert.deepEqual(sink.selections.at(-1), 2);
   assert.equal(layer.fid('c'), 2);
+});
+
+test('the circle layer draws points at every zoom and line sensors only below SENSOR_LINES_ZOOM', () => {
+  // MapLibre's own filter evaluation (the style spec maplibre-gl depends on).
+  const filter = featureFilter(sensorCircleFilter() as never, 'layers[sensor-circles].filter');
+  const feature = (type: 1 | 2) => ({ type, properties: {}, id: 0 }) as never;
+  const drawn = (zoom: number, type: 1 | 2) => filter.filter({ zoom } as never, feature(type));
+  for (const z of [8, 11, SENSOR_LINES_ZOOM, 16]) assert.equal(drawn(z, 1), true, `a point at zoom ${z}`);
+  assert.deepEqual([drawn(10, 2), drawn(11, 2), drawn(SENSOR_LINES_ZOOM, 2), drawn(15, 2)], [true, true, false, false]);
 });
