@@ -181,7 +181,8 @@
 // The indicators (see twin.Indicators) carry the names of the feature's
 // NGSI-LD attributes: sensorCount, staleSensorCount, LAeq (dB(A), energetic
 // mean), aqiBand and aqiPollutant (European AQI), pm25, pm10, no2, o3
-// (µg/m³), congestionIndex (0–1), intensity (vehicles), averageVehicleSpeed
+// (µg/m³), congestionIndex (0–1), intensity (vehicles per hour, see
+// twin.Indicators.Flow), averageVehicleSpeed
 // (km/h), soilMoistureVwc (m³/m³), waterDeficit (mm), needsWater. The city's
 // features belong to every tenant and their indicators count every
 // tenant's sensors, as in the NGSI-LD API.
