@@ -18,6 +18,9 @@ type outMsg struct {
 	pend map[pendKey][]*entry
 	seq  uint64
 	size int
+	// flushed is, for a delta, when the flush that made it started (the
+	// earliest of them for a conflated delta).
+	flushed time.Time
 }
 
 // minSubscribeInterval spaces the subscribes of one client: at most 10 per
@@ -47,6 +50,7 @@ type client struct {
 	// is empty.
 	pend        map[pendKey][]*entry
 	pendSeq     uint64
+	pendSince   time.Time // start of the earliest flush merged into pend
 	awaitSnap   bool      // subscribed, snapshot not queued yet: deltas go to pend
 	behindSince time.Time // when q was first found full; zero when caught up
 	stopping    bool
@@ -186,7 +190,7 @@ func (c *client) next() (outMsg, bool) {
 		return m, true
 	}
 	if len(c.pend) > 0 && !c.awaitSnap {
-		m := outMsg{kind: typeDelta, pend: c.pend, seq: c.pendSeq}
+		m := outMsg{kind: typeDelta, pend: c.pend, seq: c.pendSeq, flushed: c.pendSince}
 		c.pend = nil
 		return m, true
 	}
@@ -247,6 +251,7 @@ func (c *client) write(m outMsg) error {
 		c.h.m.sentSnapshot.Inc()
 	case typeDelta:
 		c.h.m.sentDelta.Inc()
+		c.h.m.delay.Observe(time.Since(m.flushed).Seconds())
 	default:
 		c.h.m.sentError.Inc()
 	}
@@ -334,14 +339,14 @@ func (c *client) behind() time.Time {
 // enqueueDelta queues a shared delta, or merges its items into the
 // client's pending items when the queue is full, a conflated delta is
 // already pending, or the snapshot is not queued yet.
-func (c *client) enqueueDelta(d *delta, seq uint64) {
+func (c *client) enqueueDelta(d *delta, seq uint64, flushed time.Time) {
 	c.mu.Lock()
 	if c.stopping {
 		c.mu.Unlock()
 		return
 	}
 	if !c.awaitSnap && len(c.pend) == 0 && len(c.q) < c.h.cfg.SendQueue {
-		c.q = append(c.q, outMsg{kind: typeDelta, pm: d.pm, data: d.data, seq: seq, size: d.size})
+		c.q = append(c.q, outMsg{kind: typeDelta, pm: d.pm, data: d.data, seq: seq, size: d.size, flushed: flushed})
 		c.mu.Unlock()
 		c.signal()
 		return
@@ -351,6 +356,7 @@ func (c *client) enqueueDelta(d *delta, seq uint64) {
 	}
 	if c.pend == nil {
 		c.pend = make(map[pendKey][]*entry, d.items.count())
+		c.pendSince = flushed
 	}
 	merged := 0
 	for _, list := range d.items {

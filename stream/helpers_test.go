@@ -169,6 +169,21 @@ func (e *env) metric(t *testing.T, name string, labels ...string) float64 {
 	return 0
 }
 
+// histogram returns a histogram without labels, empty if absent.
+func (e *env) histogram(t *testing.T, name string) *dto.Histogram {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetHistogram()
+		}
+	}
+	return &dto.Histogram{}
+}
+
 func hasLabels(m *dto.Metric, kv []string) bool {
 	for i := 0; i+1 < len(kv); i += 2 {
 		found := false

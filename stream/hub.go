@@ -607,7 +607,7 @@ func (h *Hub) Flush() {
 			d := &deltas[i]
 			for c := range d.members {
 				if c.regGen < seq {
-					c.enqueueDelta(d, seq)
+					c.enqueueDelta(d, seq, start)
 				}
 			}
 		}

@@ -43,6 +43,7 @@ type metrics struct {
 	dropped   *prometheus.CounterVec
 	refused   *prometheus.CounterVec
 	encode    prometheus.Histogram
+	delay     prometheus.Histogram
 	badMsgs   prometheus.Counter
 	lostMsgs  prometheus.Counter
 
@@ -66,6 +67,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		encode: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "citytwin_stream_encode_seconds",
 			Help:    "Time per flush to collect the changed items from the source, encode them and build one delta per distinct subscription.",
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2.5, 12)}),
+		delay: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "citytwin_stream_delta_delay_seconds",
+			Help:    "Time from the start of a flush to the end of the write of its delta to a client's socket (a conflated delta: from its earliest flush), per client: how far behind the stream the hub delivers.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
 		badMsgs: prometheus.NewCounter(prometheus.CounterOpts{Name: "citytwin_stream_client_errors_total",
 			Help: "Client messages answered with an error message."}),
 		lostMsgs: prometheus.NewCounter(prometheus.CounterOpts{Name: "citytwin_stream_error_messages_dropped_total",
@@ -81,7 +85,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.refused.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.clients, m.sent, m.bytes, m.conflated, m.dropped, m.refused, m.encode, m.badMsgs, m.lostMsgs)
+		reg.MustRegister(m.clients, m.sent, m.bytes, m.conflated, m.dropped, m.refused, m.encode, m.delay, m.badMsgs, m.lostMsgs)
 	}
 	return m
 }

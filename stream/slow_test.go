@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/citytwin/citytwin/stream"
 )
@@ -140,6 +141,10 @@ func TestConflation(t *testing.T) {
 		}
 		e.hub.Flush()
 	}
+	// The writer is blocked: every delta written from now on, the conflated
+	// one too, is written 300 ms or more after its (earliest) flush.
+	early := e.histogram(t, "citytwin_stream_delta_delay_seconds").GetSampleCount()
+	time.Sleep(300 * time.Millisecond)
 	got := map[string]int{}
 	deltas := 0
 	last := first.Seq
@@ -158,6 +163,19 @@ func TestConflation(t *testing.T) {
 		t.Fatalf("%d deltas for %d flushes: nothing was merged", deltas, flushes)
 	}
 	t.Logf("%d flushes reached the client as %d deltas", flushes, deltas)
+
+	// Every delta written is timed from its (earliest) flush.
+	var h *dto.Histogram
+	waitFor(t, "a delay per delta written", func() bool {
+		h = e.histogram(t, "citytwin_stream_delta_delay_seconds")
+		return h.GetSampleCount() == uint64(deltas)
+	})
+	for _, b := range h.GetBucket() {
+		if b.GetUpperBound() == 0.25 && b.GetCumulativeCount() > early {
+			t.Fatalf("%d of the %d deltas written after the pause were timed under 250 ms: a delta's delay starts at its flush",
+				b.GetCumulativeCount()-early, uint64(deltas)-early)
+		}
+	}
 }
 
 func equal(a, b map[string]int) bool {

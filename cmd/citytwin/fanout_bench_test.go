@@ -21,9 +21,11 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -87,7 +89,13 @@ type fanoutRun struct {
 	// IngestMS is citytwin's mean batch latency over the run, from a
 	// batch's first message to its points stored (the Observe hook, which
 	// feeds the stream, runs after it): the ingest part of the latency.
-	IngestMS  float64         `json:"ingest_batch_latency_ms"`
+	IngestMS float64 `json:"ingest_batch_latency_ms"`
+	// HubP50MS and HubP99MS are the hub's part: from the start of a flush
+	// to the end of its delta's write to each client's socket (the
+	// citytwin_stream_delta_delay_seconds histogram over the run,
+	// interpolated within buckets).
+	HubP50MS  float64         `json:"hub_delay_p50_ms"`
+	HubP99MS  float64         `json:"hub_delay_p99_ms"`
 	SlowDrops float64         `json:"slow_drops"`
 	Load      json.RawMessage `json:"wsload"`
 
@@ -399,6 +407,8 @@ func runFanout(t *testing.T, bin, wsload string, mq *testenv.Mosquitto, db *test
 	if n := m1["citytwin_ingest_batch_latency_seconds_count"] - m0["citytwin_ingest_batch_latency_seconds_count"]; n > 0 {
 		r.IngestMS = (m1["citytwin_ingest_batch_latency_seconds_sum"] - m0["citytwin_ingest_batch_latency_seconds_sum"]) / n * 1000
 	}
+	r.HubP50MS = histogramQuantile(0.5, "citytwin_stream_delta_delay_seconds", m0, m1) * 1000
+	r.HubP99MS = histogramQuantile(0.99, "citytwin_stream_delta_delay_seconds", m0, m1) * 1000
 	r.SlowDrops = m1[`citytwin_stream_clients_dropped_total{reason="slow"}`] - m0[`citytwin_stream_clients_dropped_total{reason="slow"}`]
 	r.Load = json.RawMessage(stdout.Bytes())
 	if err := json.Unmarshal(stdout.Bytes(), &r.load); err != nil {
@@ -409,6 +419,43 @@ func runFanout(t *testing.T, bin, wsload string, mq *testenv.Mosquitto, db *test
 		t.Errorf("wsload: %d messages or items could not be decoded", r.load.DecodeErrors)
 	}
 	return r
+}
+
+// histogramQuantile estimates quantile q of a Prometheus histogram's
+// observations between two scrapes, interpolating linearly within the
+// bucket as PromQL's histogram_quantile does; NaN without observations.
+func histogramQuantile(q float64, name string, m0, m1 map[string]float64) float64 {
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	prefix := name + `_bucket{le="`
+	for k, v := range m1 {
+		le, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		le = strings.TrimSuffix(le, `"}`)
+		b, err := strconv.ParseFloat(le, 64) // "+Inf" too
+		if err != nil {
+			continue
+		}
+		bs = append(bs, bucket{b, v - m0[k]})
+	}
+	slices.SortFunc(bs, func(a, b bucket) int { return cmp.Compare(a.le, b.le) })
+	if len(bs) == 0 || bs[len(bs)-1].n == 0 {
+		return math.NaN()
+	}
+	rank := q * bs[len(bs)-1].n
+	lo, below := 0.0, 0.0
+	for _, b := range bs {
+		if b.n >= rank {
+			if math.IsInf(b.le, 1) {
+				return lo // above the highest bound: its lower edge
+			}
+			return lo + (b.le-lo)*(rank-below)/(b.n-below)
+		}
+		lo, below = b.le, b.n
+	}
+	return lo
 }
 
 // procCPU returns a process's user+sys CPU time in clock ticks.
@@ -442,8 +489,8 @@ func saveProfile(t *testing.T, addr, path string, wait, d time.Duration) {
 
 func (r *fanoutRun) line() string {
 	l := &r.load
-	return fmt.Sprintf("%-7s %5d clients: latency p50 %6.1f ms p90 %6.1f p99 %6.1f max %6.1f (%d samples); ingest batch latency %.0f ms; server CPU %5.1f %% RSS %4.0f MB (peak %4.0f); %6.1f kB/s per client on the wire (%6.1f kB/s decoded); snapshot %5.0f kB; published %.0f/s (%d failed); disconnected %d, slow drops %.0f, conflated %.0f; wsload CPU %5.1f %%, publisher CPU %5.1f %%",
-		r.Mode, r.Clients, l.P50MS, l.P90MS, l.P99MS, l.MaxMS, l.Samples, r.IngestMS, r.ServerCPU, r.RSSMB, r.PeakRSSMB,
+	return fmt.Sprintf("%-7s %5d clients: latency p50 %6.1f ms p90 %6.1f p99 %6.1f max %6.1f (%d samples); hub delay p50 %.1f ms p99 %.1f; ingest batch latency %.0f ms; server CPU %5.1f %% RSS %4.0f MB (peak %4.0f); %6.1f kB/s per client on the wire (%6.1f kB/s decoded); snapshot %5.0f kB; published %.0f/s (%d failed); disconnected %d, slow drops %.0f, conflated %.0f; wsload CPU %5.1f %%, publisher CPU %5.1f %%",
+		r.Mode, r.Clients, l.P50MS, l.P90MS, l.P99MS, l.MaxMS, l.Samples, r.HubP50MS, r.HubP99MS, r.IngestMS, r.ServerCPU, r.RSSMB, r.PeakRSSMB,
 		l.WireBytesPerClientPerS/1e3, l.PayloadBytesPerProbePerS/1e3, float64(l.SnapshotBytes)/1e3,
 		r.RateAchieved, r.PublishFails, l.Disconnected, r.SlowDrops, r.Conflated, r.LoadCPU, r.PublisherCPU)
 }
@@ -477,7 +524,7 @@ func fanoutSummary(runs []fanoutRun) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "medians over rounds (flush %v, compression %v, %d sensors, %.0f readings/s):\n", *fanoutFlush, *fanoutCompression, *fanoutSensors, *fanoutRate)
-	fmt.Fprintf(&b, "%-7s %7s %8s %8s %8s %9s %7s %11s %9s %5s\n", "mode", "clients", "p50 ms", "p99 ms", "CPU %", "RSS MB", "kB/s/cl", "pub/s", "disc", "runs")
+	fmt.Fprintf(&b, "%-7s %7s %8s %8s %9s %9s %8s %9s %7s %11s %9s %5s\n", "mode", "clients", "p50 ms", "p99 ms", "hub p50", "hub p99", "CPU %", "RSS MB", "kB/s/cl", "pub/s", "disc", "runs")
 	stats := map[key][4]float64{}
 	for _, k := range keys {
 		rs := by[k]
@@ -486,7 +533,8 @@ func fanoutSummary(runs []fanoutRun) string {
 		cpu := med(rs, func(r *fanoutRun) float64 { return r.ServerCPU })
 		bw := med(rs, func(r *fanoutRun) float64 { return r.load.WireBytesPerClientPerS / 1e3 })
 		stats[k] = [4]float64{p50, p99, cpu, bw}
-		fmt.Fprintf(&b, "%-7s %7d %8.1f %8.1f %8.1f %9.0f %7.1f %11.0f %9.0f %5d\n", k.mode, k.clients, p50, p99, cpu,
+		fmt.Fprintf(&b, "%-7s %7d %8.1f %8.1f %9.1f %9.1f %8.1f %9.0f %7.1f %11.0f %9.0f %5d\n", k.mode, k.clients, p50, p99,
+			med(rs, func(r *fanoutRun) float64 { return r.HubP50MS }), med(rs, func(r *fanoutRun) float64 { return r.HubP99MS }), cpu,
 			med(rs, func(r *fanoutRun) float64 { return r.RSSMB }), bw,
 			med(rs, func(r *fanoutRun) float64 { return r.RateAchieved }),
 			med(rs, func(r *fanoutRun) float64 { return float64(r.load.Disconnected) }), len(rs))
@@ -504,4 +552,24 @@ func fanoutSummary(runs []fanoutRun) string {
 			k.clients, f[0]/p[0], f[1]/p[1], f[2]/p[2], f[3]/p[3])
 	}
 	return b.String()
+}
+
+func TestHistogramQuantile(t *testing.T) {
+	const h = "x_seconds"
+	key := func(le string) string { return h + `_bucket{le="` + le + `"}` }
+	m0 := map[string]float64{key("0.1"): 10, key("0.5"): 10, key("1"): 10, key("+Inf"): 10}
+	// Between the scrapes: 50 under 0.1, 40 in (0.1, 0.5], 10 in (0.5, 1].
+	m1 := map[string]float64{key("0.1"): 60, key("0.5"): 100, key("1"): 110, key("+Inf"): 110, h + "_count": 110}
+	for _, c := range []struct{ q, want float64 }{
+		{0.5, 0.1},            // rank 50: the top of the first bucket
+		{0.7, 0.1 + 0.4*0.5},  // rank 70: half of the second
+		{0.99, 0.5 + 0.5*0.9}, // rank 99: 9 of the last 10
+	} {
+		if got := histogramQuantile(c.q, h, m0, m1); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("q %v: %v, want %v", c.q, got, c.want)
+		}
+	}
+	if got := histogramQuantile(0.5, h, m1, m1); !math.IsNaN(got) {
+		t.Errorf("no observations: %v, want NaN", got)
+	}
 }
