@@ -61,6 +61,7 @@ var (
 	fanoutProbes      = flag.Int("fanout.probes", 5, "TestFanout: wsload clients that decode every message and measure latency (each decodes ~1 MB/s of whole-city deltas: many probes measure the load generator on a small machine)")
 	fanoutJSON        = flag.String("fanout.json", "", "TestFanout: write every run's results to this file")
 	fanoutEnv         = flag.String("fanout.env", "", "TestFanout: more settings of citytwin serve, KEY=value comma-separated (e.g. CITYTWIN_FLUSH_INTERVAL=20ms)")
+	fanoutNice        = flag.Int("fanout.nice", 0, "TestFanout: run the clients other than the probes in a second wsload with this niceness (> 0), so that on a small machine the probes, standing for clients on their own machines, are not starved by the load's simulation")
 	fanoutProfile     = flag.String("fanout.profile", "", "TestFanout: save a CPU profile of citytwin (the middle half of each run) into this directory")
 )
 
@@ -104,6 +105,7 @@ type fanoutRun struct {
 
 // wsloadResult is the part of wsload's output the summary uses.
 type wsloadResult struct {
+	Clients                  int     `json:"clients"`
 	Messages                 int64   `json:"messages"`
 	WireBytesPerClientPerS   float64 `json:"wire_bytes_per_client_per_s"`
 	PayloadBytesPerProbePerS float64 `json:"payload_bytes_per_probe_per_s"`
@@ -346,7 +348,12 @@ func runFanout(t *testing.T, bin, wsload string, mq *testenv.Mosquitto, db *test
 	if *fanoutEnv != "" {
 		env = append(env, strings.Split(*fanoutEnv, ",")...)
 	}
-	ct := startCitytwinBinary(t, bin, mq, db, fmt.Sprintf("citytwin-fanout-%d", rand.Uint32()), env...)
+	clientID := fmt.Sprintf("citytwin-fanout-%d", rand.Uint32())
+	// Registered first, so run after citytwin stops: end its persistent
+	// session, which Mosquitto would otherwise keep filling with every later
+	// run's readings (each run slower than the one before).
+	t.Cleanup(func() { endSession(t, mq.URL, clientID) })
+	ct := startCitytwinBinary(t, bin, mq, db, clientID, env...)
 	pid := ct.cmd.Process.Pid
 	base := "http://" + ct.HTTPAddr + "/"
 
@@ -354,34 +361,18 @@ func runFanout(t *testing.T, bin, wsload string, mq *testenv.Mosquitto, db *test
 	publishFanout(t, mq.URL, ff, *fanoutPublishers, 0, 0)
 	waitTwinSensors(t, base, "fan", len(ff.sensors), 60*time.Second)
 
-	dir := t.TempDir()
-	ready := filepath.Join(dir, "ready")
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(wsload, "-url", "ws://"+ct.HTTPAddr+"/ws", "-clients", strconv.Itoa(clients),
-		"-probes", strconv.Itoa(min(*fanoutProbes, clients)), "-tenant", "fan",
-		"-compression="+strconv.FormatBool(*fanoutCompression), "-duration", fanoutDuration.String(), "-ready", ready)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start wsload: %v", err)
+	// The clients: one wsload with every client, or (-fanout.nice) the
+	// probes in one and the other clients in a second, niced wsload.
+	wsURL := "ws://" + ct.HTTPAddr + "/ws"
+	probes := min(*fanoutProbes, clients)
+	var others *wsloadProc
+	if *fanoutNice > 0 && clients > probes {
+		// Its measuring time ends when it is told (SIGTERM), after the probes'.
+		others = startWsload(t, wsload, wsURL, clients-probes, 0, *fanoutDuration+10*time.Minute, *fanoutNice)
+		others.awaitReady(t)
 	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		if _, err := os.Stat(ready); err == nil {
-			break
-		}
-		select {
-		case err := <-waited:
-			t.Fatalf("wsload ended before it was ready: %v\n%s", err, stderr.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatal("wsload not ready after 5 minutes")
-		}
-	}
+	measured := startWsload(t, wsload, wsURL, clients-others.count(), probes, *fanoutDuration, 0)
+	measured.awaitReady(t)
 
 	m0, _ := ct.Metrics()
 	cpu0 := procCPU(t, pid)
@@ -399,8 +390,11 @@ func runFanout(t *testing.T, bin, wsload string, mq *testenv.Mosquitto, db *test
 		rss, hwm, _ := bench.ParseStatusMem(string(status))
 		r.RSSMB, r.PeakRSSMB = float64(rss)/1024, float64(hwm)/1024
 	}
-	if err := <-waited; err != nil {
-		t.Fatalf("wsload: %v\n%s", err, stderr.String())
+	r.load, r.Load = measured.result(t)
+	if others != nil {
+		_ = others.cmd.Process.Signal(syscall.SIGTERM)
+		o, _ := others.result(t)
+		r.load.merge(&o)
 	}
 	m1, _ := ct.Metrics()
 	r.Conflated = m1["citytwin_stream_items_conflated_total"] - m0["citytwin_stream_items_conflated_total"]
@@ -410,10 +404,6 @@ func runFanout(t *testing.T, bin, wsload string, mq *testenv.Mosquitto, db *test
 	r.HubP50MS = histogramQuantile(0.5, "citytwin_stream_delta_delay_seconds", m0, m1) * 1000
 	r.HubP99MS = histogramQuantile(0.99, "citytwin_stream_delta_delay_seconds", m0, m1) * 1000
 	r.SlowDrops = m1[`citytwin_stream_clients_dropped_total{reason="slow"}`] - m0[`citytwin_stream_clients_dropped_total{reason="slow"}`]
-	r.Load = json.RawMessage(stdout.Bytes())
-	if err := json.Unmarshal(stdout.Bytes(), &r.load); err != nil {
-		t.Fatalf("wsload output %q: %v", stdout.String(), err)
-	}
 	r.LoadCPU = r.load.CPUSeconds / el.Seconds() * 100
 	if r.load.DecodeErrors > 0 {
 		t.Errorf("wsload: %d messages or items could not be decoded", r.load.DecodeErrors)
@@ -456,6 +446,99 @@ func histogramQuantile(q float64, name string, m0, m1 map[string]float64) float6
 		lo, below = b.le, b.n
 	}
 	return lo
+}
+
+// endSession ends an MQTT client's persistent session: a connection with
+// its client id and a clean session.
+func endSession(t *testing.T, brokerURL, clientID string) {
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(brokerURL).SetClientID(clientID).
+		SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(10 * time.Second))
+	if tok := c.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Errorf("end the session of %s: %v", clientID, tok.Error())
+		return
+	}
+	c.Disconnect(250)
+}
+
+// wsloadProc is a running wsload.
+type wsloadProc struct {
+	cmd            *exec.Cmd
+	clients        int
+	ready          string
+	waited         chan error
+	stdout, stderr bytes.Buffer
+}
+
+// startWsload starts wsload with clients clients, probes of them probing,
+// measuring for d once all have their snapshot; niced by nice when > 0.
+func startWsload(t *testing.T, wsload, url string, clients, probes int, d time.Duration, nice int) *wsloadProc {
+	t.Helper()
+	p := &wsloadProc{clients: clients, ready: filepath.Join(t.TempDir(), "ready"), waited: make(chan error, 1)}
+	args := []string{wsload, "-url", url, "-clients", strconv.Itoa(clients), "-probes", strconv.Itoa(probes), "-tenant", "fan",
+		"-compression=" + strconv.FormatBool(*fanoutCompression), "-duration", d.String(), "-ready", p.ready}
+	if nice > 0 {
+		args = append([]string{"nice", "-n", strconv.Itoa(nice)}, args...)
+	}
+	p.cmd = exec.Command(args[0], args[1:]...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start wsload: %v", err)
+	}
+	go func() { p.waited <- p.cmd.Wait() }()
+	return p
+}
+
+// count is the number of clients; 0 for nil.
+func (p *wsloadProc) count() int {
+	if p == nil {
+		return 0
+	}
+	return p.clients
+}
+
+// awaitReady waits until every client has its snapshot.
+func (p *wsloadProc) awaitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		if _, err := os.Stat(p.ready); err == nil {
+			return
+		}
+		select {
+		case err := <-p.waited:
+			t.Fatalf("wsload ended before it was ready: %v\n%s", err, p.stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = p.cmd.Process.Kill()
+			t.Fatal("wsload not ready after 5 minutes")
+		}
+	}
+}
+
+// result waits for wsload's end and returns its output.
+func (p *wsloadProc) result(t *testing.T) (wsloadResult, json.RawMessage) {
+	t.Helper()
+	if err := <-p.waited; err != nil {
+		t.Fatalf("wsload: %v\n%s", err, p.stderr.String())
+	}
+	var r wsloadResult
+	if err := json.Unmarshal(p.stdout.Bytes(), &r); err != nil {
+		t.Fatalf("wsload output %q: %v", p.stdout.String(), err)
+	}
+	return r, json.RawMessage(p.stdout.Bytes())
+}
+
+// merge adds the counts of another wsload's clients (without probes) to r.
+// The bytes per client stay r's: every client receives the same bytes, and
+// the other wsload measured over a longer time (from its own start).
+func (r *wsloadResult) merge(o *wsloadResult) {
+	r.Clients += o.Clients
+	r.Messages += o.Messages
+	r.Disconnected += o.Disconnected
+	r.CPUSeconds += o.CPUSeconds
+	r.ConnectMS = max(r.ConnectMS, o.ConnectMS)
 }
 
 // procCPU returns a process's user+sys CPU time in clock ticks.
