@@ -255,7 +255,7 @@ func runStep(ctx context.Context, cfg *Config, inf *influx, dir, runID, adminTok
 			err = serr
 		}
 		if name == Citytwin || !cfg.BaselineClean {
-			if derr := discardSession(cfg.MQTTURL, clientID); derr != nil && err == nil && ctx.Err() == nil {
+			if derr := DiscardSession(cfg.MQTTURL, clientID); derr != nil && err == nil && ctx.Err() == nil {
 				err = derr
 			}
 		}

@@ -215,10 +215,10 @@ func (c *consumer) resetPeak() {
 	_ = os.WriteFile("/proc/"+strconv.Itoa(c.pid())+"/clear_refs", []byte("5"), 0)
 }
 
-// discardSession removes a stopped consumer's persistent session from the
+// DiscardSession removes a stopped consumer's persistent session from the
 // broker (a clean-session connect with its client id), so the broker stops
 // queueing messages for it.
-func discardSession(brokerURL, clientID string) error {
+func DiscardSession(brokerURL, clientID string) error {
 	c := paho.NewClient(paho.NewClientOptions().AddBroker(brokerURL).SetClientID(clientID).
 		SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(10 * time.Second))
 	if tok := c.Connect(); tok.Wait() && tok.Error() != nil {

@@ -352,7 +352,11 @@ func runFanout(t *testing.T, bin, wsload string, mq *testenv.Mosquitto, db *test
 	// Registered first, so run after citytwin stops: end its persistent
 	// session, which Mosquitto would otherwise keep filling with every later
 	// run's readings (each run slower than the one before).
-	t.Cleanup(func() { endSession(t, mq.URL, clientID) })
+	t.Cleanup(func() {
+		if err := bench.DiscardSession(mq.URL, clientID); err != nil {
+			t.Error(err)
+		}
+	})
 	ct := startCitytwinBinary(t, bin, mq, db, clientID, env...)
 	pid := ct.cmd.Process.Pid
 	base := "http://" + ct.HTTPAddr + "/"
@@ -446,18 +450,6 @@ func histogramQuantile(q float64, name string, m0, m1 map[string]float64) float6
 		lo, below = b.le, b.n
 	}
 	return lo
-}
-
-// endSession ends an MQTT client's persistent session: a connection with
-// its client id and a clean session.
-func endSession(t *testing.T, brokerURL, clientID string) {
-	c := paho.NewClient(paho.NewClientOptions().AddBroker(brokerURL).SetClientID(clientID).
-		SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(10 * time.Second))
-	if tok := c.Connect(); tok.Wait() && tok.Error() != nil {
-		t.Errorf("end the session of %s: %v", clientID, tok.Error())
-		return
-	}
-	c.Disconnect(250)
 }
 
 // wsloadProc is a running wsload.
