@@ -95,10 +95,13 @@ type fanoutRun struct {
 	// to the end of its delta's write to each client's socket (the
 	// citytwin_stream_delta_delay_seconds histogram over the run,
 	// interpolated within buckets).
-	HubP50MS  float64         `json:"hub_delay_p50_ms"`
-	HubP99MS  float64         `json:"hub_delay_p99_ms"`
-	SlowDrops float64         `json:"slow_drops"`
-	Load      json.RawMessage `json:"wsload"`
+	HubP50MS float64 `json:"hub_delay_p50_ms"`
+	HubP99MS float64 `json:"hub_delay_p99_ms"`
+	// EncodeP99MS is the p99 of the hub's work per flush before the
+	// writes (citytwin_stream_encode_seconds): collect, encode, queue.
+	EncodeP99MS float64         `json:"encode_p99_ms"`
+	SlowDrops   float64         `json:"slow_drops"`
+	Load        json.RawMessage `json:"wsload"`
 
 	load wsloadResult
 }
@@ -407,6 +410,7 @@ func runFanout(t *testing.T, bin, wsload string, mq *testenv.Mosquitto, db *test
 	}
 	r.HubP50MS = histogramQuantile(0.5, "citytwin_stream_delta_delay_seconds", m0, m1) * 1000
 	r.HubP99MS = histogramQuantile(0.99, "citytwin_stream_delta_delay_seconds", m0, m1) * 1000
+	r.EncodeP99MS = histogramQuantile(0.99, "citytwin_stream_encode_seconds", m0, m1) * 1000
 	r.SlowDrops = m1[`citytwin_stream_clients_dropped_total{reason="slow"}`] - m0[`citytwin_stream_clients_dropped_total{reason="slow"}`]
 	r.LoadCPU = r.load.CPUSeconds / el.Seconds() * 100
 	if r.load.DecodeErrors > 0 {
@@ -564,8 +568,8 @@ func saveProfile(t *testing.T, addr, path string, wait, d time.Duration) {
 
 func (r *fanoutRun) line() string {
 	l := &r.load
-	return fmt.Sprintf("%-7s %5d clients: latency p50 %6.1f ms p90 %6.1f p99 %6.1f max %6.1f (%d samples); hub delay p50 %.1f ms p99 %.1f; ingest batch latency %.0f ms; server CPU %5.1f %% RSS %4.0f MB (peak %4.0f); %6.1f kB/s per client on the wire (%6.1f kB/s decoded); snapshot %5.0f kB; published %.0f/s (%d failed); disconnected %d, slow drops %.0f, conflated %.0f; wsload CPU %5.1f %%, publisher CPU %5.1f %%",
-		r.Mode, r.Clients, l.P50MS, l.P90MS, l.P99MS, l.MaxMS, l.Samples, r.HubP50MS, r.HubP99MS, r.IngestMS, r.ServerCPU, r.RSSMB, r.PeakRSSMB,
+	return fmt.Sprintf("%-7s %5d clients: latency p50 %6.1f ms p90 %6.1f p99 %6.1f max %6.1f (%d samples); hub delay p50 %.1f ms p99 %.1f (encode p99 %.1f); ingest batch latency %.0f ms; server CPU %5.1f %% RSS %4.0f MB (peak %4.0f); %6.1f kB/s per client on the wire (%6.1f kB/s decoded); snapshot %5.0f kB; published %.0f/s (%d failed); disconnected %d, slow drops %.0f, conflated %.0f; wsload CPU %5.1f %%, publisher CPU %5.1f %%",
+		r.Mode, r.Clients, l.P50MS, l.P90MS, l.P99MS, l.MaxMS, l.Samples, r.HubP50MS, r.HubP99MS, r.EncodeP99MS, r.IngestMS, r.ServerCPU, r.RSSMB, r.PeakRSSMB,
 		l.WireBytesPerClientPerS/1e3, l.PayloadBytesPerProbePerS/1e3, float64(l.SnapshotBytes)/1e3,
 		r.RateAchieved, r.PublishFails, l.Disconnected, r.SlowDrops, r.Conflated, r.LoadCPU, r.PublisherCPU)
 }
