@@ -34,8 +34,10 @@ bind-address = "127.0.0.1:$rpc_port"
   level = "warn"
   suppress-logo = true
 CONF
-	# INFLUXDB_* variables would override the generated file.
-	env $(env | grep -o '^INFLUXDB_[^=]*' | sed 's/^/-u /') \
+	# INFLUXDB_* variables would override the generated file. In a session
+	# of its own, so that a terminal's Ctrl-C does not stop it before the
+	# programs writing to it: the caller stops it last.
+	setsid env $(env | grep -o '^INFLUXDB_[^=]*' | sed 's/^/-u /') \
 		"$root/.tools/bin/influxd" run -config "$state/influxdb.conf" >"$state/influxd.log" 2>&1 &
 	influxd_pid=$!
 }

@@ -30,7 +30,9 @@ http_port=$(free_port "${CITYTWIN_RUN_HTTP_PORT:-8080}")
 
 pids=()      # stopping any of these stops everything
 extra_pids=() # stopped at the end, not waited for
+stopping=
 cleanup() {
+	stopping=1
 	trap - EXIT INT TERM
 	echo
 	echo "stopping…"
@@ -60,10 +62,22 @@ export CITYTWIN_MQTT_LISTEN="127.0.0.1:$mqtt_port"
 export CITYTWIN_INFLUX_URL="http://127.0.0.1:$influx_port"
 export CITYTWIN_INFLUX_BUCKET="${CITYTWIN_INFLUX_BUCKET:-citytwin/autogen}"
 export CITYTWIN_DATA_DIR="$state/citytwin"
-"$bin" serve &
-pids+=($!)
+# serve's log goes to a file, so that its lines (every alert opened, …) do
+# not scroll the addresses below away; warnings and errors are also shown.
+log="$state/citytwin.log"
+: >"$log"
+"$bin" serve >>"$log" 2>&1 &
+serve_pid=$!
+pids+=("$serve_pid")
+# Ends with serve (--pid).
+tail -n 0 -F --pid="$serve_pid" "$log" 2>/dev/null | grep --line-buffered -E 'level=(WARN|ERROR)' &
 for _ in $(seq 1 60); do
 	if curl -fsS -o /dev/null "http://$CITYTWIN_HTTP_ADDR/readyz" 2>/dev/null; then break; fi
+	if ! kill -0 "$serve_pid" 2>/dev/null; then
+		echo "citytwin serve stopped; the end of $log:" >&2
+		tail -n 30 "$log" >&2
+		exit 1
+	fi
 	sleep 0.5
 done
 
@@ -101,6 +115,13 @@ citytwin is running (Ctrl-C stops everything):
                http://$CITYTWIN_HTTP_ADDR/iot/devices; its irrigation controllers take open_valve
                (log, with a curl example: $state/simulate-vendors.log)
   admin token  $token_hint (the provisioning API's Authorization: Bearer)
+  log          $log (warnings and errors show here too)
 
 MSG
-wait -n "${pids[@]}"
+status=0
+wait -n "${pids[@]}" || status=$?
+if [ -z "$stopping" ] && ! kill -0 "$serve_pid" 2>/dev/null; then
+	echo "citytwin serve stopped; the end of $log:" >&2
+	tail -n 30 "$log" >&2
+fi
+exit "$status"

@@ -72,7 +72,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Broker, erro
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("component", "broker")
+	log = slog.New(connLog{log.Handler()}).With("component", "broker")
 	caps := mqtt.NewDefaultServerCapabilities()
 	// citytwin acknowledges a message only after its batch is durable, so its
 	// session holds thousands of unacknowledged messages at full rate. The
