@@ -345,6 +345,8 @@ class App {
     // In replay the alerts open then, marked open (they may have closed since).
     const shown = this.replayAlerts ? this.replayAlerts.map((a) => ({ ...a, open: true })) : [...this.alerts.values()];
     this.alertsView.render(shown);
+    // What the list shows: "live" or the replayed time (tests wait for it).
+    byId('alerts-list').dataset.at = this.replayAt ? this.replayAt.toISOString() : 'live';
     const keys = new Set<string>();
     for (const a of shown) if (a.featureKind !== 'sensor') keys.add(featureKey(a.featureKind, a.featureId));
     this.map.setAlerted(keys);

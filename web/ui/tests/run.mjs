@@ -288,7 +288,9 @@ await check('replay shows the earlier value and the alerts open then, and back t
   await desktop.locator('#replay-slider').fill('-30');
   await desktop.waitForFunction(() => /^\d{4}-/.test(document.body.dataset.replay ?? ''), null, { timeout: 15_000 });
   // The alerts panel lists what was open 30 min ago: the far station's
-  // alert (opened at −45 min), not the one raised just now.
+  // alert (opened at −45 min), not the one raised just now. It is drawn
+  // at the next draw after the replay's data arrived.
+  await desktop.waitForFunction(() => document.querySelector('#alerts-list')?.dataset.at === document.body.dataset.replay, null, { timeout: 5_000 });
   await desktop.locator(`#alerts-list button.alert[data-sensors~="${PAST_AIR_ID}"]`).waitFor({ state: 'attached', timeout: 5_000 });
   if ((await desktop.locator(`#alerts-list button.alert[data-sensors~="${AIR_ID}"]`).count()) !== 0)
     throw new Error('replay at −30 min lists the alert raised just now');
@@ -300,6 +302,7 @@ await check('replay shows the earlier value and the alerts open then, and back t
   await desktop.waitForFunction(() => Number(document.querySelector('#chart')?.dataset.points) > 0, null, { timeout: 15_000 });
   await shot(desktop, '4-replay');
   await desktop.locator('#btn-live').click();
+  await desktop.waitForSelector('#alerts-list[data-at=live]', { state: 'attached', timeout: 5_000 });
   await waitColor(desktop, NOISE_ID, NOISE_75, 5_000);
   await desktop.locator(`#alerts-list button.alert[data-sensors~="${AIR_ID}"]`).waitFor({ state: 'attached', timeout: 5_000 });
   await desktop.waitForSelector('#st-conn[data-state=live]', { timeout: 5_000 });
