@@ -80,7 +80,9 @@
 //	{"type":"delta","seq":42,"sensors":[…],"features":[…],"alerts":[…]}
 //
 // follows, at most once per Config.FlushInterval (200 ms by default), with
-// every item that changed since the previous delta. Features and alerts
+// every item that changed since the previous delta. (citytwin's feed sends
+// a feature whose indicators changed at most once a second by default,
+// serve -ws-feature-interval; its sensors at every delta.) Features and alerts
 // are complete and replace the client's item with the same identity (a
 // feature's id in its layer, an alert's id). A sensor item is merged into
 // the client's sensor with the same id (see "Sensor items in deltas"). seq

@@ -110,6 +110,7 @@ func serveFlags(getenv func(string) string) (*config.Set, *serveConfig) {
 	s.Int(&c.ws.MaxClients, "ws-max-clients", 10000, "concurrent /ws connections; more are refused with 503")
 	s.Int(&c.ws.SendBuffer, "ws-send-buffer", 64<<10, "kernel send buffer of each /ws connection in bytes (small: a slow client's deltas are conflated rather than queued stale in the kernel); -1: the system's autotuning")
 	s.Bool(&c.ws.Compression, "ws-compression", true, "permessage-deflate on /ws, each shared delta compressed once")
+	s.Duration(&c.feed.FeatureInterval, "ws-feature-interval", time.Second, "how often at most the /ws feed recomputes and sends the indicators of the features (areas, roads, parks) whose sensors changed; sensors go out at every flush; 0: at every flush")
 	s.Bool(&c.feed.FullDeltas, "ws-full-deltas", false, "send complete sensor items in /ws deltas instead of only what changed (the former protocol; a baseline for measurements)")
 	s.String(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "text", "text or json")

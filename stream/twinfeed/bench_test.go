@@ -115,7 +115,9 @@ func BenchmarkChanges(b *testing.B) {
 // BenchmarkFlushEncoding measures one flush's Changes (reading the changed
 // sensors, recomputing their features' indicators, encoding) with partial
 // items against complete ones (Config.FullDeltas, the former protocol), and
-// reports the encoded bytes per flush by section:
+// reports the encoded bytes per flush by section; partial-features-1s
+// recomputes the features at most once a second (Config.FeatureInterval,
+// serve's default), at every tenth flush:
 //
 //	go test ./stream/twinfeed/ -run '^$' -bench FlushEncoding -benchmem -count 3
 //
@@ -125,12 +127,13 @@ func BenchmarkFlushEncoding(b *testing.B) {
 	city := demoCity(b)
 	base := baseObservations(city, 5000)
 	for _, mode := range []struct {
-		name string
-		full bool
-	}{{"partial", false}, {"full", true}} {
+		name     string
+		full     bool
+		features time.Duration
+	}{{"partial", false, 0}, {"full", true, 0}, {"partial-features-1s", false, time.Second}} {
 		b.Run(mode.name, func(b *testing.B) {
 			state := twin.NewState(city, twin.StateConfig{})
-			f, err := twinfeed.New(twinfeed.Config{FullDeltas: mode.full, StaleSweep: -1}, state, city, nil, nil)
+			f, err := twinfeed.New(twinfeed.Config{FullDeltas: mode.full, StaleSweep: -1, FeatureInterval: mode.features}, state, city, nil, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

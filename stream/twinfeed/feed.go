@@ -41,6 +41,14 @@ type Config struct {
 	// for measurements. By default an item carries only what changed since
 	// the sensor's previous item (see the stream package's PROTOCOL).
 	FullDeltas bool
+	// FeatureInterval spaces the recomputation of the features' indicators:
+	// the features that sensors' changes touched are recomputed and sent at
+	// most once per FeatureInterval (the first flush after it has passed),
+	// while sensors go out at every flush. A district's indicators read all
+	// of its sensors, so at every flush they cost more than the sensors
+	// themselves; areas do not need 5–10 updates a second. 0 (the default
+	// here; serve's is 1 s): at every flush.
+	FeatureInterval time.Duration
 }
 
 type sensorKey struct{ tenant, id string }
@@ -83,7 +91,8 @@ type featBound struct {
 // record what changed (never blocking: O(batch) map inserts under a mutex
 // that Changes holds only to swap maps); Changes, at each flush, reads the
 // State once per changed sensor and recomputes the indicators of the
-// features those sensors are linked to, once per feature.
+// features those sensors are linked to, once per feature (at most once per
+// Config.FeatureInterval).
 type Feed struct {
 	cfg    Config
 	state  *twin.State
@@ -109,6 +118,7 @@ type Feed struct {
 	sent      map[sensorKey]sent
 	touched   map[featKey]struct{}
 	lastSweep time.Time
+	lastFeat  time.Time // when touched features were last sent
 	names     []string
 	changed   []string
 	bufSize   int
@@ -380,15 +390,20 @@ func (f *Feed) Changes(dst []stream.Item, now time.Time) []stream.Item {
 			sensor(&changed[i])
 		}
 	}
-	for k := range f.touched {
-		in := f.state.Indicators(k.kind, k.id, now)
-		it := stream.Item{Layer: string(k.kind), Key: k.id}
-		it.Bound, it.Located = f.bounds[k]
-		start := len(buf)
-		buf = appendFeature(buf, k.kind, k.id, &in)
-		add(it, start)
+	if resync || now.Sub(f.lastFeat) >= f.cfg.FeatureInterval {
+		if len(f.touched) > 0 {
+			f.lastFeat = now
+		}
+		for k := range f.touched {
+			in := f.state.Indicators(k.kind, k.id, now)
+			it := stream.Item{Layer: string(k.kind), Key: k.id}
+			it.Bound, it.Located = f.bounds[k]
+			start := len(buf)
+			buf = appendFeature(buf, k.kind, k.id, &in)
+			add(it, start)
+		}
+		clear(f.touched)
 	}
-	clear(f.touched)
 	for _, a := range alerts {
 		body, err := json.Marshal(a)
 		if err != nil {

@@ -442,3 +442,42 @@ func TestDiscardForgetsWhatWasSent(t *testing.T) {
 		t.Fatalf("item after a discard %+v: want a complete item with 53", s["n1"])
 	}
 }
+
+func TestFeatureInterval(t *testing.T) {
+	city := demoCity(t)
+	f, state, _ := newFeed(t, city, twinfeed.Config{StaleSweep: -1, FeatureInterval: time.Second}, twin.StateConfig{}, nil)
+	p := centre(city)
+	district := "district/" + city.Link(p, nil, 50).District
+	publish := func(at time.Duration, laeq float64) {
+		obs := []twin.Observation{noise(city, "n1", p, t0.Add(at), laeq)}
+		state.Apply(obs)
+		f.Publish(obs)
+	}
+	step := func(at time.Duration) (map[string]sensorItem, map[string]featureItem) {
+		s, feats, _ := split(t, f.Changes(nil, t0.Add(at)))
+		return s, feats
+	}
+
+	// The first change goes out with its features at once.
+	publish(0, 50)
+	if s, feats := step(100 * time.Millisecond); len(s) != 1 || feats[district].Indicators["LAeq"] != 50.0 {
+		t.Fatalf("first flush: sensors %v, %s %v", s, district, feats[district])
+	}
+	// Within the interval: the sensor, not its features.
+	publish(200*time.Millisecond, 60)
+	if s, feats := step(300 * time.Millisecond); s["n1"].Values["LAeq"].Value != 60.0 || len(feats) != 0 {
+		t.Fatalf("within the interval: sensors %v, features %v, want the sensor only", s, feats)
+	}
+	publish(400*time.Millisecond, 70)
+	step(500 * time.Millisecond)
+	if s, feats := step(900 * time.Millisecond); len(s)+len(feats) != 0 {
+		t.Fatalf("nothing new within the interval: sensors %v, features %v", s, feats)
+	}
+	// Once it has passed, the touched features with what they are now.
+	if _, feats := step(1100 * time.Millisecond); feats[district].Indicators["LAeq"] != 70.0 {
+		t.Fatalf("after the interval: %s %v, want LAeq 70", district, feats[district])
+	}
+	if s, feats := step(2200 * time.Millisecond); len(s)+len(feats) != 0 {
+		t.Fatalf("features sent twice: sensors %v, features %v", s, feats)
+	}
+}
