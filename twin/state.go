@@ -422,6 +422,22 @@ func (s *State) Sensors(fn func(Sensor) bool) {
 	}
 }
 
+// Staleness calls fn with every sensor's tenant, id and staleness at now
+// (see Stale), in no particular order, until fn returns false. It copies
+// nothing: a sweep over every sensor costs what the check costs. fn must
+// not call the State.
+func (s *State) Staleness(now time.Time, fn func(tenant, id string, stale bool) bool) {
+	t := now.UnixNano()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for i := range s.sensors {
+		sn := &s.sensors[i]
+		if !fn(s.strs.str(sn.tenant), sn.id, s.stale(t, sn.lastSeen, sn.interval)) {
+			return
+		}
+	}
+}
+
 func (s *State) export(sn *sensor) Sensor {
 	out := Sensor{
 		Tenant:   s.strs.str(sn.tenant),

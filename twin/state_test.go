@@ -139,6 +139,20 @@ func TestStaleEWMA(t *testing.T) {
 	if s.Stale(at(1).Add(2*time.Minute), f) || !s.Stale(at(1).Add(2*time.Minute+1), f) {
 		t.Fatal("MinStale bound not applied")
 	}
+	// Staleness agrees with Stale for every sensor.
+	now := at(3600).Add(10 * time.Minute) // t1 (6 min interval) fresh, f stale
+	got := map[string]bool{}
+	s.Staleness(now, func(tenant, id string, stale bool) bool {
+		if tenant != twin.DefaultTenant {
+			t.Errorf("tenant %q", tenant)
+		}
+		got[id] = stale
+		return true
+	})
+	t1, _ := s.Sensor(twin.DefaultTenant, "t1")
+	if len(got) != 2 || got["t1"] != s.Stale(now, t1) || got["f"] != s.Stale(now, f) || got["t1"] || !got["f"] {
+		t.Fatalf("Staleness %v, want t1 fresh and f stale as Stale says", got)
+	}
 }
 
 func TestEnergeticMean(t *testing.T) {

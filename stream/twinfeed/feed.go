@@ -375,19 +375,21 @@ func (f *Feed) Changes(dst []stream.Item, now time.Time) []stream.Item {
 	}
 	if f.cfg.StaleSweep > 0 && now.Sub(f.lastSweep) >= f.cfg.StaleSweep {
 		f.lastSweep = now
-		var changed []twin.Sensor
-		f.state.Sensors(func(s twin.Sensor) bool {
-			k := sensorKey{s.Tenant, s.ID}
+		var changed []sensorKey
+		f.state.Staleness(now, func(tenant, id string, stale bool) bool {
+			k := sensorKey{tenant, id}
 			if _, ok := dirty[k]; ok && !resync {
 				return true
 			}
-			if f.state.Stale(now, s) != f.sent[k].stale {
-				changed = append(changed, s)
+			if stale != f.sent[k].stale {
+				changed = append(changed, k)
 			}
 			return true
 		})
-		for i := range changed {
-			sensor(&changed[i])
+		for _, k := range changed {
+			if s, ok := f.state.Sensor(k.tenant, k.id); ok {
+				sensor(&s)
+			}
 		}
 	}
 	if resync || now.Sub(f.lastFeat) >= f.cfg.FeatureInterval {
