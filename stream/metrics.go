@@ -66,10 +66,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "WebSocket connections refused before the handshake, by reason."}, []string{"reason"}),
 		encode: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "citytwin_stream_encode_seconds",
 			Help:    "Time per flush to collect the changed items from the source, encode them and build one delta per distinct subscription.",
-			Buckets: prometheus.ExponentialBuckets(50e-6, 2.5, 12)}),
+			Buckets: prometheus.ExponentialBuckets(50e-6, 1.6, 22)}), // 50 µs to ~1 s
 		delay: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "citytwin_stream_delta_delay_seconds",
 			Help:    "Time from the start of a flush to the end of the write of its delta to a client's socket (a conflated delta: from its earliest flush), per client: how far behind the stream the hub delivers.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .075, .1, .15, .2, .25, .35, .5, .75, 1, 2.5, 5, 10}}),
 		badMsgs: prometheus.NewCounter(prometheus.CounterOpts{Name: "citytwin_stream_client_errors_total",
 			Help: "Client messages answered with an error message."}),
 		lostMsgs: prometheus.NewCounter(prometheus.CounterOpts{Name: "citytwin_stream_error_messages_dropped_total",
