@@ -28,3 +28,24 @@ func TestMatches(t *testing.T) {
 		}
 	}
 }
+
+func TestHeader(t *testing.T) {
+	for _, tc := range []struct {
+		auth, want string
+		ok         bool
+	}{
+		{"Bearer abc", "abc", true},
+		{"BEARER  abc ", "abc", true},
+		{"Bearer ", "", false},
+		{"Basic abc", "", false},
+		{"", "", false},
+	} {
+		r := httptest.NewRequest("GET", "/x?token=query", nil)
+		if tc.auth != "" {
+			r.Header.Set("Authorization", tc.auth)
+		}
+		if got, ok := Header(r); got != tc.want || ok != tc.ok {
+			t.Errorf("Header(%q) = %q, %v; want %q, %v", tc.auth, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/citytwin/citytwin/ingest/iota"
 	"github.com/citytwin/citytwin/ingest/iota/registry"
+	"github.com/citytwin/citytwin/internal/bearer"
 )
 
 // MaxBodyBytes bounds a request body; larger ones are answered 413.
@@ -121,7 +122,7 @@ func (a *API) log() *slog.Logger {
 // route authorises a request, reads its scope headers and calls h.
 func (a *API) route(acc access, h func(http.ResponseWriter, *http.Request, call)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearer(r)
+		token, ok := bearer.Header(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="citytwin provisioning"`)
 			writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "an Authorization: Bearer <token> header is required: the admin token or the vendor token issued with a group")
@@ -157,17 +158,6 @@ func (a *API) route(acc access, h func(http.ResponseWriter, *http.Request, call)
 		}
 		h(w, r, c)
 	})
-}
-
-// bearer returns the token of an "Authorization: Bearer" header.
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
 }
 
 // isAdmin compares in constant time (hashing first makes the time
