@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -32,22 +31,11 @@ func TestOperationsEndpoints(t *testing.T) {
 			return errors.New("connection refused")
 		},
 	}, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	for s.Addr() == "" {
-		time.Sleep(time.Millisecond)
-	}
-	base := "http://" + s.Addr()
+	base := run(t, s)
 	get := func(path string) (int, string) {
 		t.Helper()
-		resp, err := http.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		r := request(t, http.MethodGet, base+path)
+		return r.code, string(r.body)
 	}
 	if code, _ := get("/healthz"); code != 200 {
 		t.Errorf("/healthz = %d", code)
@@ -73,10 +61,6 @@ func TestOperationsEndpoints(t *testing.T) {
 	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "citytwin_test_total 3") {
 		t.Errorf("/metrics = %d %s", code, body)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
-	}
 }
 
 // TestAPIToken: with a token, the operator APIs answer 401 without it and
@@ -88,45 +72,30 @@ func TestAPIToken(t *testing.T) {
 	s.Handle("GET /api/v1/layers/district", ok)
 	s.Handle("GET /ngsi-ld/v1/types", ok)
 	s.Handle("GET /{$}", ok)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	for s.Addr() == "" {
-		time.Sleep(time.Millisecond)
-	}
-	get := func(path, auth string) (int, http.Header, string) {
+	base := run(t, s)
+	get := func(path string, header ...string) (int, http.Header, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", "http://"+s.Addr()+path, nil)
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, string(b)
+		r := request(t, http.MethodGet, base+path, header...)
+		return r.code, r.header, string(r.body)
 	}
 	for _, p := range []string{"/api/v1/layers/district", "/ngsi-ld/v1/types"} {
-		code, h, body := get(p, "")
+		code, h, body := get(p)
 		if code != 401 || h.Get("WWW-Authenticate") != `Bearer realm="citytwin"` ||
 			h.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, "Authorization") {
 			t.Errorf("%s without token: %d %v %s", p, code, h, body)
 		}
-		if code, _, _ := get(p, "Bearer wrong-token"); code != 401 {
+		if code, _, _ := get(p, "Authorization", "Bearer wrong-token"); code != 401 {
 			t.Errorf("%s with a wrong token: %d", p, code)
 		}
-		if code, _, body := get(p, "Bearer "+token); code != 200 || body != "served" {
+		if code, _, body := get(p, "Authorization", "Bearer "+token); code != 200 || body != "served" {
 			t.Errorf("%s with the token: %d %s", p, code, body)
 		}
-		if code, _, body := get(p+"?token="+token, ""); code != 200 || body != "served" {
+		if code, _, body := get(p + "?token=" + token); code != 200 || body != "served" {
 			t.Errorf("%s?token=: %d %s", p, code, body)
 		}
 	}
 	for _, p := range []string{"/", "/healthz", "/metrics"} {
-		if code, _, _ := get(p, ""); code != 200 {
+		if code, _, _ := get(p); code != 200 {
 			t.Errorf("%s without token: %d, want 200", p, code)
 		}
 	}

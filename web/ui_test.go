@@ -26,6 +26,13 @@ func serve(t *testing.T, register ...func(*web.Server)) string {
 	for _, r := range register {
 		r(s)
 	}
+	return run(t, s)
+}
+
+// run runs s until the test ends (Run must then return no error) and
+// returns its base URL.
+func run(t *testing.T, s *web.Server) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
