@@ -37,7 +37,7 @@ func TestNoiseMapLayer(t *testing.T) {
 	db := testenv.StartInfluxDB(t)
 	ct := startCitytwinBinary(t, citytwinUIBinary(t), nil, db, "citytwin-noisemap")
 	base := "http://" + ct.HTTPAddr + "/"
-	requireDashboard(t, base)
+	requireDashboard(t, base, "")
 	if resp, err := http.Get(base + "api/v1/noisemap?tenant=noisemap-probe"); err != nil {
 		t.Fatal(err)
 	} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {

@@ -55,7 +55,7 @@ func TestPlannerPanel(t *testing.T) {
 	db := testenv.StartInfluxDB(t)
 	ct := startCitytwinBinary(t, citytwinUIBinary(t), nil, db, "citytwin-planner")
 	base := "http://" + ct.HTTPAddr + "/"
-	requireDashboard(t, base)
+	requireDashboard(t, base, "")
 	if resp, err := http.Get(base + "api/v1/scenarios?tenant=" + plannerTenant); err != nil {
 		t.Fatal(err)
 	} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {

@@ -97,7 +97,7 @@ func BenchmarkDashboardFrameTime(b *testing.B) {
 			bin := citytwinUIBinary(b)
 			ct := startCitytwinBinary(b, bin, nil, db, "citytwin-ui-bench")
 			base := "http://" + ct.HTTPAddr + "/"
-			requireDashboard(b, base)
+			requireDashboard(b, base, "")
 			startSimulate(b, bin, ct.MQTTURL, sensors, frameBenchRate)
 			waitTwinSensors(b, base, "demo", sensors, 3*time.Minute)
 			env := func(url, artifacts string) []string {

@@ -130,14 +130,14 @@ func TestDashboard(t *testing.T) {
 }
 
 // requireDashboard fails with the wiring citytwin serve needs when the map,
-// its stream or replay are not served; token is citytwin's -api-token, if
-// any.
-func requireDashboard(t testing.TB, base string, token ...string) {
+// its stream or replay are not served; token is citytwin's -api-token ("":
+// none).
+func requireDashboard(t testing.TB, base, token string) {
 	t.Helper()
 	get := func(path string, header ...string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-		if len(token) > 0 {
-			req.Header.Set("Authorization", "Bearer "+token[0])
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		for i := 0; i+1 < len(header); i += 2 {
 			req.Header.Set(header[i], header[i+1])
