@@ -20,7 +20,7 @@
 // It has no timer of its own: the app calls it when it draws (pacer.ts),
 // with everything that changed since the previous draw.
 
-import { samePlace, type Changes } from './store';
+import { samePlace, type Changes, type Place } from './store';
 import type { Domain, Sensor } from './types';
 
 /** From this zoom a sensor located by a line is drawn as a line; below, as circles at its ends (map.ts). */
@@ -67,9 +67,6 @@ interface Shown {
   /** The rebuild that last saw it (rebuild drops those it did not see). */
   gen: number;
 }
-
-/** Where a sensor's feature is drawn: what samePlace in store.ts compares. */
-type Place = Pick<Sensor, 'domain' | 'lon' | 'lat' | 'geometry'>;
 
 /** The sensors a sync needs: the store's map of sensors by id. */
 export interface SensorSource {
@@ -182,31 +179,27 @@ export class SensorLayer {
   rebuild(store: SensorSource): void {
     this.stats.rebuilds++;
     const gen = ++this.gen;
-    const add: GeoJSON.Feature[] = [];
+    // The sensors to draw, each with its entry when it is drawn at its place already.
+    const wanted: { s: Sensor; kept?: Shown }[] = [];
     let kept = 0;
-    let wanted = 0;
     for (const s of store.sensors.values()) {
       if (!this.enabled(s.domain) || !hasPlace(s)) continue;
-      wanted++;
       const prev = this.shown.get(s.id);
-      if (prev && samePlace(prev.place, s)) kept++;
+      const same = prev && samePlace(prev.place, s) ? prev : undefined;
+      if (same) kept++;
+      wanted.push({ s, kept: same });
     }
     // Features to send or remove: past half of the map, replacing is cheaper.
-    if (wanted - kept + (this.shown.size - kept) > Math.max(wanted, this.shown.size) / 2) {
+    if (wanted.length - kept + (this.shown.size - kept) > Math.max(wanted.length, this.shown.size) / 2) {
       this.replace(store, gen);
       return;
     }
-    for (const s of store.sensors.values()) {
-      if (!this.enabled(s.domain) || !hasPlace(s)) continue;
-      const prev = this.shown.get(s.id);
+    const add: GeoJSON.Feature[] = [];
+    for (const { s, kept } of wanted) {
       const fid = this.fid(s.id);
       const color = this.color(s);
-      if (prev && samePlace(prev.place, s)) {
-        this.show(s.id, fid, color, s, prev, gen);
-      } else {
-        add.push(sensorFeature(s, fid, color)!);
-        this.show(s.id, fid, color, s, undefined, gen);
-      }
+      if (!kept) add.push(sensorFeature(s, fid, color)!);
+      this.show(s.id, fid, color, s, kept, gen);
     }
     const remove: number[] = [];
     for (const [id, prev] of this.shown) {
@@ -336,12 +329,9 @@ function hasPlace(s: Sensor): boolean {
  * staleness as properties, or undefined when it has no location.
  */
 export function sensorFeature(s: Sensor, fid: number, color: string): GeoJSON.Feature | undefined {
+  if (!hasPlace(s)) return undefined;
   const properties = { id: s.id, domain: s.domain, color, stale: s.stale === true };
-  if (s.lon !== undefined && s.lat !== undefined) {
-    return { type: 'Feature', id: fid, geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties };
-  }
-  if (s.geometry?.coordinates?.length) {
-    return { type: 'Feature', id: fid, geometry: { type: 'LineString', coordinates: s.geometry.coordinates }, properties };
-  }
-  return undefined;
+  const geometry: GeoJSON.Geometry =
+    s.lon !== undefined && s.lat !== undefined ? { type: 'Point', coordinates: [s.lon, s.lat] } : { type: 'LineString', coordinates: s.geometry!.coordinates };
+  return { type: 'Feature', id: fid, geometry, properties };
 }

@@ -262,7 +262,10 @@ export class TwinStore {
   }
 }
 
+/** Where and in which layer a sensor is drawn. */
+export type Place = Pick<Sensor, 'domain' | 'lon' | 'lat' | 'geometry'>;
+
 /** Whether two versions of a sensor are drawn at the same place in the same layer. */
-export function samePlace(a: Pick<Sensor, 'domain' | 'lon' | 'lat' | 'geometry'>, b: Pick<Sensor, 'domain' | 'lon' | 'lat' | 'geometry'>): boolean {
+export function samePlace(a: Place, b: Place): boolean {
   return a.domain === b.domain && a.lon === b.lon && a.lat === b.lat && sameLine(a.geometry?.coordinates, b.geometry?.coordinates);
 }
