@@ -66,6 +66,11 @@ export CITYTWIN_DATA_DIR="$state/citytwin"
 # not scroll the addresses below away; warnings and errors are also shown.
 log="$state/citytwin.log"
 : >"$log"
+# serve_stopped says so with the end of its log.
+serve_stopped() {
+	echo "citytwin serve stopped; the end of $log:" >&2
+	tail -n 30 "$log" >&2
+}
 "$bin" serve >>"$log" 2>&1 &
 serve_pid=$!
 pids+=("$serve_pid")
@@ -74,8 +79,7 @@ tail -n 0 -F --pid="$serve_pid" "$log" 2>/dev/null | grep --line-buffered -E 'le
 for _ in $(seq 1 60); do
 	if curl -fsS -o /dev/null "http://$CITYTWIN_HTTP_ADDR/readyz" 2>/dev/null; then break; fi
 	if ! kill -0 "$serve_pid" 2>/dev/null; then
-		echo "citytwin serve stopped; the end of $log:" >&2
-		tail -n 30 "$log" >&2
+		serve_stopped
 		exit 1
 	fi
 	sleep 0.5
@@ -121,7 +125,6 @@ MSG
 status=0
 wait -n "${pids[@]}" || status=$?
 if [ -z "$stopping" ] && ! kill -0 "$serve_pid" 2>/dev/null; then
-	echo "citytwin serve stopped; the end of $log:" >&2
-	tail -n 30 "$log" >&2
+	serve_stopped
 fi
 exit "$status"
