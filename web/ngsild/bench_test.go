@@ -56,22 +56,27 @@ func BenchmarkNear(b *testing.B) {
 		linear bool
 	}{{"index", false}, {"linear", true}} {
 		b.Run(mode.name, func(b *testing.B) {
-			h := &Handler{State: st, City: city, linearScan: mode.linear}
-			mux := http.NewServeMux()
-			h.Register(mux)
-			req := httptest.NewRequest(http.MethodGet, url, nil)
-			var n string
-			for b.Loop() {
-				rec := httptest.NewRecorder()
-				mux.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("status %d: %s", rec.Code, rec.Body)
-				}
-				n = rec.Header().Get("NGSILD-Results-Count")
-			}
-			b.ReportMetric(float64(atoi(n)), "results")
+			rec := benchGet(b, &Handler{State: st, City: city, linearScan: mode.linear}, url)
+			b.ReportMetric(float64(atoi(rec.Header().Get("NGSILD-Results-Count"))), "results")
 		})
 	}
+}
+
+// benchGet serves GET target through h in the benchmark's loop, failing on
+// any status but 200, and returns the last answer.
+func benchGet(b *testing.B, h *Handler, target string) *httptest.ResponseRecorder {
+	mux := http.NewServeMux()
+	h.Register(mux)
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	var rec *httptest.ResponseRecorder
+	for b.Loop() {
+		rec = httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	}
+	return rec
 }
 
 func atoi(s string) int {
@@ -90,17 +95,7 @@ func BenchmarkFeaturePage(b *testing.B) {
 		eager bool
 	}{{"page", false}, {"eager", true}} {
 		b.Run(mode.name, func(b *testing.B) {
-			h := &Handler{State: st, City: city, eagerFeatures: mode.eager}
-			mux := http.NewServeMux()
-			h.Register(mux)
-			req := httptest.NewRequest(http.MethodGet, "/ngsi-ld/v1/entities?type=RoadSegment&limit=20&offset=100&count=true", nil)
-			for b.Loop() {
-				rec := httptest.NewRecorder()
-				mux.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("status %d: %s", rec.Code, rec.Body)
-				}
-			}
+			benchGet(b, &Handler{State: st, City: city, eagerFeatures: mode.eager}, "/ngsi-ld/v1/entities?type=RoadSegment&limit=20&offset=100&count=true")
 		})
 	}
 }
